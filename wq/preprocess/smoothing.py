@@ -1,0 +1,89 @@
+"""Moving average (design.md, "Exact definitions": moving average) and its exact inverse for forecasts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from wq.errors import ConfigError
+from wq.preprocess._base import ArrayLike, Stage, check_int
+
+
+class MovingAverage(Stage):
+    """Trailing moving average of each column.
+
+    Definition (design.md): ``m_t = mean(x_{t-n+1} .. x_t)`` with n = ``window``; at the start of the
+    series the mean is over the values available (``x_0 .. x_t`` for t < n-1, pandas' ``min_periods=1``).
+    ``window=1`` is the identity. Causal.
+
+    ``centered=True`` is an **offline option only: it uses the future**. The window then covers
+    ``x_{t-⌊n/2⌋} .. x_{t+⌈n/2⌉-1}`` (pandas ``rolling(n, center=True, min_periods=1)``), and
+    ``causal`` is False. Nothing is learned; ``fit`` records the number of columns.
+    """
+
+    def __init__(self, window: int = 3, centered: bool = False):
+        self.window = window
+        self.centered = centered
+
+    @property
+    def causal(self) -> bool:
+        """False when ``centered``: the centred window reads values after t."""
+        return not bool(self.centered)
+
+    def _check_params(self) -> None:
+        check_int("window", self.window, 1, owner="MovingAverage: ")
+        if not isinstance(self.centered, (bool, np.bool_)):
+            raise ConfigError(f"MovingAverage: centered must be true or false, got {self.centered!r}")
+
+    def fit(self, X: ArrayLike, y: Any = None) -> MovingAverage:
+        """Check the parameters and record the number (and names) of columns; nothing else is learned."""
+        self._check_params()
+        self._input(X, reset=True)
+        return self
+
+    def transform(self, X: ArrayLike) -> ArrayLike:
+        """Moving average of every column, same kind and shape as ``X``."""
+        arr, kind = self._input(X, reset=False)
+        n = int(self.window)
+        T, k = arr.shape
+        if n == 1:
+            return kind.wrap(arr.copy())
+        before, after = (n // 2, n - 1 - n // 2) if self.centered else (n - 1, 0)
+        padded = np.concatenate([np.zeros((before, k)), arr, np.zeros((after, k))])
+        sums = sliding_window_view(padded, n, axis=0).sum(axis=-1)  # (T, k)
+        t = np.arange(T)
+        counts = np.minimum(t + after, T - 1) - np.maximum(t - before, 0) + 1
+        return kind.wrap(sums / counts[:, None])
+
+    def inverse_forecast(self, pred: np.ndarray, past: np.ndarray) -> np.ndarray:
+        """Forecasts of x from forecasts of the trailing mean, exactly.
+
+        ``pred`` (N, h, k): forecasts of m_{t+1} .. m_{t+h}; ``past`` (N, n-1, k): the known un-averaged
+        values x_{t-n+2} .. x_t. Since n·m_s = x_{s-n+1} + ... + x_s,
+
+            x_{t+j} = n·m_{t+j} - (x_{t+j-n+1} + ... + x_{t+j-1}),
+
+        recursively over j = 1..h, using the earlier forecasts x̂ where the sum reaches past t.
+        Returns (N, h, k). ``window=1`` returns ``pred`` unchanged. Only for the trailing mean."""
+        if self.centered:
+            raise ConfigError("MovingAverage: inverse_forecast inverts the trailing mean; centered=True has no causal inverse")
+        n = check_int("window", self.window, 1, owner="MovingAverage: ")
+        pred = np.asarray(pred, dtype=np.float64)
+        past = np.asarray(past, dtype=np.float64)
+        if pred.ndim != 3:
+            raise ValueError(f"MovingAverage.inverse_forecast: pred must be (N, h, k), got shape {pred.shape}")
+        N, h, k = pred.shape
+        if past.shape != (N, n - 1, k):
+            raise ValueError(
+                f"MovingAverage.inverse_forecast: past must be (N, window-1, k) = {(N, n - 1, k)}, got {past.shape}"
+            )
+        if hasattr(self, "n_features_in_") and k != self.n_features_in_:
+            raise ValueError(f"MovingAverage.inverse_forecast: {k} columns, fitted on {self.n_features_in_}")
+        if n == 1:
+            return pred.copy()
+        buf = np.concatenate([past, np.empty((N, h, k))], axis=1)
+        for j in range(h):  # loop over the horizon only; vectorised over windows and columns
+            buf[:, n - 1 + j] = n * pred[:, j] - buf[:, j : n - 1 + j].sum(axis=1)
+        return buf[:, n - 1 :]
