@@ -1,0 +1,5 @@
+import sys
+
+from wq.cli import main
+
+sys.exit(main())
