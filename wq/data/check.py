@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from wq.data.load import DataSpec, Loaded, LongGapError, load
+from wq.data.load import DataSpec, Loaded, LongGapError, _ts, load
 from wq.errors import WqError
 
 __all__ = ["CheckReport", "check", "outlier_counts", "summarize"]
@@ -55,7 +55,7 @@ def summarize(loaded: Loaded, k: float = 3.0) -> str:
     if len(frame):
         span = frame.index[-1] - frame.index[0]
         lines.append(f"rows: {len(frame)} (read {loaded.source_rows} data rows)")
-        lines.append(f"span: {frame.index[0]} .. {frame.index[-1]} ({span})")
+        lines.append(f"span: {_ts(frame.index[0])} .. {_ts(frame.index[-1])} ({span})")
     else:
         lines.append("rows: 0")
     how = "inferred from the median step" if loaded.freq_inferred else (
@@ -81,7 +81,7 @@ def summarize(loaded: Loaded, k: float = 3.0) -> str:
         lines.append(f"gaps: {len(gaps)} (" + ", ".join(f"{n} {a}" for a, n in counts.items())
                      + f"); longest {int(longest['length'].iloc[0])} steps")
         for r in longest.head(5).itertuples():
-            lines.append(f"  {r.column}: {r.start} .. {r.end}, {r.length} steps, {r.action}")
+            lines.append(f"  {r.column}: {_ts(r.start)} .. {_ts(r.end)}, {r.length} steps, {r.action}")
     else:
         lines.append("gaps: none")
     if loaded.notes:

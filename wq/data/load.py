@@ -564,10 +564,12 @@ def _numeric(table: _Table, col: str, required: bool) -> np.ndarray | None:
 
 # ------------------------------------------------------------------------------------------ frequency
 def infer_freq(index: pd.DatetimeIndex) -> str:
-    """The pandas alias of the median step between consecutive timestamps (e.g. 'D', 'h', '15min')."""
+    """The pandas alias of the median step between consecutive timestamps (e.g. 'D', 'h', '15min'); for an
+    even number of steps the lower middle one, so the result is a step that occurs in the data."""
     if len(index) < 2:
         raise DataError("cannot infer a frequency from fewer than 2 timestamps; set freq")
-    step = pd.Timedelta(int(np.median(np.diff(index.asi8))), unit="ns")
+    steps = np.diff(index.asi8)
+    step = pd.Timedelta(int(np.partition(steps, (len(steps) - 1) // 2)[(len(steps) - 1) // 2]), unit="ns")
     return to_offset(step).freqstr
 
 
@@ -645,7 +647,7 @@ def _regular(series: _Series, freq: str, grid: pd.DatetimeIndex | None, notes: l
         outside = (frame.index < grid[0]) | (frame.index > grid[-1])
         if outside.any():
             notes.append(f"file {series.path}: {int(outside.sum())} {role} rows outside the main file's span "
-                         f"{grid[0]} .. {grid[-1]} dropped")
+                         f"{_ts(grid[0])} .. {_ts(grid[-1])} dropped")
             frame = frame.loc[~outside]
             if series.rows is not None:
                 series.rows = series.rows[~outside]
@@ -707,6 +709,11 @@ def _resample(series: _Series, rule: str, agg: Mapping[str, str], min_coverage: 
 
 
 # ------------------------------------------------------------------------------------------ gaps
+def _ts(t: pd.Timestamp) -> str:
+    """A timestamp for messages: the date alone at midnight."""
+    return str(t.date()) if t == t.normalize() else str(t)
+
+
 def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start (inclusive) and end (exclusive) positions of the runs of True in ``mask``."""
     d = np.diff(np.concatenate(([0], mask.astype(np.int8), [0])))
@@ -741,7 +748,7 @@ def _gap_table(frame: pd.DataFrame, limit: int, method: str) -> tuple[pd.DataFra
 
 def _gap_list(gaps: pd.DataFrame) -> str:
     top = gaps.sort_values(["length", "start"], ascending=[False, True]).head(_SHOW)
-    return "; ".join(f"{r.column} {r.start} .. {r.end} ({r.length} steps)" for r in top.itertuples())
+    return "; ".join(f"{r.column} {_ts(r.start)} .. {_ts(r.end)} ({r.length} steps)" for r in top.itertuples())
 
 
 def _handle_gaps(frame: pd.DataFrame, spec: DataSpec, path: Path, notes: list[str]
@@ -786,7 +793,7 @@ def _handle_gaps(frame: pd.DataFrame, spec: DataSpec, path: Path, notes: list[st
         lo, hi = frame.index[starts[pick]], frame.index[ends[pick] - 1]
         outside = (table["end"] < lo) | (table["start"] > hi)
         table.loc[outside | is_long, "action"] = "dropped"
-        notes.append(f"kept the {spec.long_gaps.split('-')[0]} segment free of long gaps, {lo} .. {hi} "
+        notes.append(f"kept the {spec.long_gaps.split('-')[0]} segment free of long gaps, {_ts(lo)} .. {_ts(hi)} "
                      f"({ends[pick] - starts[pick]} of {len(frame)} rows); {desc}")
     return frame.loc[keep], table, filled.loc[keep]
 
