@@ -425,3 +425,22 @@ def test_from_mapping_resolves_paths_and_rejects_unknown_keys(tmp_path):
 def test_invalid_options_raise_config_error(bad):
     with pytest.raises(ConfigError):
         DataSpec("x.csv", **bad)
+
+
+def test_decimal_comma_bad_cell_is_located(write):
+    path = write("a.csv", "tid;flow\n2024-01-01;1,5\n2024-01-02;x\n2024-01-03;3,0\n")
+    with pytest.raises(DataError, match=r"row 2 \(line 3\), column 'flow': 'x' is not a number \(1 such"):
+        load(DataSpec(path, decimal=","))
+
+
+def test_parquet_nullable_types_and_na_markers(tmp_path):
+    frame = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=4).astype(str),
+                          "on": pd.array([True, None, False, True], dtype="boolean"),
+                          "n": pd.array([1, 2, None, 4], dtype="Int64"),
+                          "s": ["1.5", "?", "2.5", "3.5"]})
+    path = tmp_path / "a.parquet"
+    frame.to_parquet(path)
+    loaded = load(DataSpec(path, na_values=["?"], fill_method="linear"))
+    assert loaded.frame["on"].tolist() == [1.0, 0.5, 0.0, 1.0]
+    assert loaded.frame["n"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    assert loaded.frame["s"].tolist() == [1.5, 2.0, 2.5, 3.5]

@@ -303,6 +303,7 @@ class _Table:
     lines: np.ndarray  # physical line (CSV) / sheet row (Excel) / row (Parquet) of each row
     line_word: str | None  # "line", "sheet row" or None
     notes: list[str]
+    decimal: str = "."
 
     def where(self, pos: int, column: str | None = None) -> str:
         """``file X, row R (line L), column C`` for the row at position ``pos`` of ``frame``."""
@@ -370,7 +371,7 @@ def _read_text(path: Path, sep: str | None, names: list[str] | None, na_values: 
         raise DataError(f"file {path}: cannot be parsed with separator {sep!r}: {exc}".strip()) from exc
     frame.columns = [str(c).strip() for c in frame.columns]
     lines = np.arange(len(frame)) + (1 if header is None else 2)
-    return _Table(path, frame, lines, "line", notes)
+    return _Table(path, frame, lines, "line", notes, decimal)
 
 
 def _read_excel(path: Path, sheet: str | int | None, names: list[str] | None,
@@ -537,7 +538,7 @@ def _numeric(table: _Table, col: str, required: bool) -> np.ndarray | None:
     A non-numeric or non-finite cell raises DataError naming row, line and column."""
     s = table.frame[col]
     if pd.api.types.is_bool_dtype(s):
-        values = s.to_numpy(dtype=float)
+        values = s.to_numpy(dtype=float, na_value=np.nan)
         bad = np.zeros(len(s), bool)
     elif pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_complex_dtype(s):
         values = s.to_numpy(dtype=float, na_value=np.nan)
@@ -545,6 +546,8 @@ def _numeric(table: _Table, col: str, required: bool) -> np.ndarray | None:
     else:
         text = s.astype(str).str.strip()
         present = s.notna().to_numpy() & (text != "").to_numpy()
+        if table.decimal != ".":
+            text = text.str.replace(table.decimal, ".", regex=False)
         if pd.api.types.is_datetime64_any_dtype(s):
             values = np.full(len(s), np.nan)
         else:
@@ -890,7 +893,7 @@ def load(spec: DataSpec) -> Loaded:
         src = spec.path if col in main_cols else spec.drivers_path
         if ok.size == 0:
             raise DataError(f"file {src}, column {col!r}: no values in the loaded frame")
-        if ok.size > 1 and np.all(ok == ok[0]) or ok.size == 1:
+        if ok.size == 1 or np.all(ok == ok[0]):
             raise DataError(f"file {src}, column {col!r}: constant ({ok[0]:g}) over the {len(frame)} loaded rows; "
                             f"a constant target or driver carries no information")
     const = [c for c in frame.columns if c not in required and frame[c].nunique(dropna=True) <= 1]
