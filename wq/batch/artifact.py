@@ -200,7 +200,7 @@ def write_artifact(
         for name, data in sorted(files.items()):
             _write_file(tmp / name, bytes(data))
         _write_file(tmp / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode() + b"\n")
-        for folder in sorted({(tmp / n).parent for n in files}, key=lambda p: -len(p.parts)):
+        for folder in sorted({tmp, *((tmp / n).parent for n in files)}, key=lambda p: -len(p.parts)):
             _fsync_dir(folder)
         _install(tmp, target, overwrite)
     except BaseException:

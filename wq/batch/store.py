@@ -143,7 +143,7 @@ def _iso(values: pd.Series, column: str, source: str) -> pd.Series:
             f"{source}: column {column!r} has a time with fractions of a second in row "
             f"{_first(values, sub)}; the store keeps times to the second"
         )
-    return ts.dt.strftime(_ISO)
+    return pd.Series(np.datetime_as_string(ts.to_numpy(dtype="datetime64[s]"), unit="s"), index=values.index)
 
 
 def _first(values: pd.Series, mask: np.ndarray) -> object:
@@ -156,9 +156,10 @@ def normalise_rows(
     """Validate forecast rows and return them in the store's text form, sorted by key.
 
     Required columns: pipeline, model_version, as_of, target, step, time, value; ``issued_at`` is
-    optional (missing values take ``issued_at``, default the current UTC time). Raises
-    :class:`~wq.errors.DataError` naming the column and row for: a missing column, an empty key
-    field, a non-integer or < 1 step, a non-finite value, a bad time, or a key given twice.
+    optional (missing values take ``issued_at``, default the current UTC time, to the second).
+    Raises :class:`~wq.errors.DataError` naming the column and row (0-based position in ``rows``)
+    for: a missing column, an empty key field, a non-integer or < 1 step, a non-finite value, a
+    bad time, or a key given twice.
     """
     if not isinstance(rows, pd.DataFrame):
         raise DataError(f"{source}: expected a DataFrame, got {type(rows).__name__}")
@@ -316,7 +317,8 @@ class ForecastStore:
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may already have rolled back (e.g. disk full)
+                    conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
 
