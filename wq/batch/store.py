@@ -281,6 +281,8 @@ class ForecastStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 60.0) -> None:
+        if str(path) == ":memory:":
+            raise ValueError("ForecastStore needs a file: an in-memory SQLite database is gone after each call")
         self.path = Path(path)
         self.timeout = timeout
         if not self.path.parent.is_dir():
