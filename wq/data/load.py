@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import warnings
 import zoneinfo
 from dataclasses import dataclass, field
@@ -247,7 +248,7 @@ class DataSpec:
             for key in ("path", "drivers_path"):
                 if isinstance(d.get(key), (str, Path)):
                     p = Path(d[key]).expanduser()
-                    d[key] = p if p.is_absolute() else Path(base_dir) / p
+                    d[key] = p if p.is_absolute() else Path(os.path.normpath(Path(base_dir) / p))
         return cls(**d)
 
     def to_mapping(self) -> dict[str, Any]:
