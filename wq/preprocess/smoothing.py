@@ -48,7 +48,7 @@ class MovingAverage(Stage):
         arr, kind = self._input(X, reset=False)
         n = int(self.window)
         T, k = arr.shape
-        if n == 1:
+        if n == 1 or T == 0:
             return kind.wrap(arr.copy())
         before, after = (n // 2, n - 1 - n // 2) if self.centered else (n - 1, 0)
         padded = np.concatenate([np.zeros((before, k)), arr, np.zeros((after, k))])

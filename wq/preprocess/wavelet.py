@@ -123,6 +123,8 @@ class WaveletDenoiser(Stage):
         L = int(self.window)
         T, k = arr.shape
         out = np.empty_like(arr)
+        if T == 0:
+            return out
         rows = max(1, _CHUNK // L)
         for j in range(k):  # columns, then blocks of windows: no loop over windows
             x = np.concatenate([np.full(L - 1, arr[0, j]), arr[:, j]])
