@@ -1,0 +1,145 @@
+"""The batch subcommands of ``wq``: ``train``, ``forecast`` and ``score`` (issue 6).
+
+Exit codes (as for every ``wq`` command): 0 success; 2 bad input (data, artifact, pipeline, option:
+one line on stderr, nothing written); 1 an unexpected error. ``wq score --fail-on-drift`` exits
+:data:`EXIT_DRIFT` (3) when a series drifts, so a scheduler can alert on it. Log lines with
+timestamps go to stderr; results (artifact version, store counts, score tables) to stdout.
+
+This module is imported by every ``wq`` command, so it imports nothing heavy at module level.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wq.cli import _add_pipeline_options, _pipeline_from_args, _progress, _set_threads, command, log
+
+__all__ = ["EXIT_DRIFT", "register", "cmd_train", "cmd_forecast", "cmd_score"]
+
+EXIT_DRIFT = 3
+"""Exit code of ``wq score --fail-on-drift`` when drift is flagged."""
+
+
+def cmd_train(args) -> int:
+    """``wq train PIPELINE --artifact DIR``: see :mod:`wq.batch.train`."""
+    from wq.batch.train import train_artifact
+
+    _set_threads(args)
+    pipe = _pipeline_from_args(args)
+    if args.model:
+        pipe.raw["model"]["name"] = args.model
+        pipe.validate()
+    result = train_artifact(pipe, args.artifact, overwrite=args.overwrite, progress=_progress(args.quiet))
+    print(f"wrote artifact {result.path} (pipeline {pipe.name}, model {pipe.model_name}, version {result.version_id})")
+    return 0
+
+
+def cmd_forecast(args) -> int:
+    """``wq forecast --artifact DIR [--data PATH] [--as-of T | --backfill FROM TO] --store PATH | --csv OUT``."""
+    from wq.batch.forecast import batch_forecast
+    from wq.errors import ConfigError
+
+    _set_threads(args)
+    if args.store is None and args.csv is None and not args.dry_run:
+        raise ConfigError("wq forecast: give --store PATH (SQLite) or --csv PATH, or --dry-run to write nothing")
+    run = batch_forecast(
+        args.artifact,
+        data=args.data,
+        as_of=args.as_of,
+        backfill=tuple(args.backfill) if args.backfill else None,
+        store=None if args.dry_run else args.store,
+        csv=None if args.dry_run else args.csv,
+        now=args.now,
+        max_staleness=args.max_staleness,
+        on_conflict=args.on_conflict,
+        progress=_progress(args.quiet),
+    )
+    for s in run.summaries:
+        span = str(s["as_of_last"]) if s["as_ofs"] == 1 else f"{s['as_of_first']} .. {s['as_of_last']} ({s['as_ofs']} as-of times)"
+        print(f"{s['pipeline']} {s['model_version']}: as-of {span}, {s['rows']} rows")
+    if run.result is not None:
+        r = run.result
+        print(f"{run.destination}: {r.inserted} inserted, {r.unchanged} unchanged, {r.updated} updated")
+    if args.dry_run or args.print:
+        print(run.rows.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"), end="")
+    return 0
+
+
+def cmd_score(args) -> int:
+    """``wq score --store PATH [--data PATH] [--artifact DIR]``: see :mod:`wq.batch.monitor`."""
+    import pandas as pd
+
+    from wq.batch.monitor import score_store
+    from wq.batch.score import format_score
+
+    reports = score_store(store=args.store, csv=args.csv, data=args.data, artifacts=args.artifact or (),
+                          time=args.time, pipeline=args.pipeline, threshold=args.threshold,
+                          window=args.window, drift_step=args.step)
+    for i, rep in enumerate(reports):
+        if i:
+            print()
+        print(f"== {rep.label}")
+        print(format_score(rep.result), end="")
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        for table in ("by_step", "by_month", "daily", "flags"):
+            frames = [getattr(r.result, table) for r in reports if len(getattr(r.result, table))]
+            frame = pd.concat(frames, ignore_index=True) if frames else getattr(reports[0].result, table)
+            frame.to_csv(out / f"{table}.csv", index=False, float_format="%.6g")
+        log(f"score: wrote by_step.csv, by_month.csv, daily.csv, flags.csv to {out}")
+    drift = any(r.result.drift for r in reports)
+    if drift and args.fail_on_drift:
+        log("score: drift flagged (exit 3)")
+        return EXIT_DRIFT
+    return 0
+
+
+@command
+def register(sub) -> None:
+    """Add ``train``, ``forecast`` and ``score`` to the ``wq`` command."""
+    p = sub.add_parser("train", help="fit the pipeline's model on all history and write a model artifact")
+    _add_pipeline_options(p)
+    p.add_argument("--artifact", required=True, help="artifact directory to write (atomically)")
+    p.add_argument("--model", help="model to train (default: [model] name)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing artifact directory")
+    p.set_defaults(func=cmd_train)
+
+    f = sub.add_parser("forecast", help="forecast the next horizon from artifact(s) and fresh data into a store")
+    f.add_argument("--artifact", action="append", required=True, metavar="DIR",
+                   help="artifact directory, or a folder of artifacts; repeat for several (one transaction)")
+    f.add_argument("--data", help="fresh data file for every artifact (default: each artifact's training file)")
+    when = f.add_mutually_exclusive_group()
+    when.add_argument("--as-of", dest="as_of", metavar="TIME",
+                      help="forecast origin; only data up to it are used (default: the last time in the data)")
+    when.add_argument("--backfill", nargs=2, metavar=("FROM", "TO"),
+                      help="one forecast per time of the data in [FROM, TO], each with only the data up to it")
+    dest = f.add_mutually_exclusive_group()
+    dest.add_argument("--store", metavar="PATH", help="SQLite forecast store (created if absent)")
+    dest.add_argument("--csv", metavar="PATH", help="forecast CSV file instead of a SQLite store")
+    f.add_argument("--max-staleness", metavar="DURATION",
+                   help="allowed age of the last complete observation, e.g. 1D or 36h (default: [batch] max_staleness)")
+    f.add_argument("--now", metavar="TIME", help="reference time of the staleness check (default: the current UTC time)")
+    f.add_argument("--on-conflict", choices=["update", "error"], default="update",
+                   help="a stored forecast with a different value: replace it (default) or fail")
+    f.add_argument("--dry-run", action="store_true", help="forecast and print the rows, write nothing")
+    f.add_argument("--print", action="store_true", help="also print the rows as CSV")
+    f.add_argument("--threads", type=int, help="torch CPU threads")
+    f.add_argument("--quiet", action="store_true", help="no log lines")
+    f.set_defaults(func=cmd_forecast)
+
+    s = sub.add_parser("score", help="metrics of stored forecasts per step and month, and a drift flag")
+    src = s.add_mutually_exclusive_group(required=True)
+    src.add_argument("--store", metavar="PATH", help="SQLite forecast store")
+    src.add_argument("--csv", metavar="PATH", help="forecast CSV file")
+    s.add_argument("--data", help="observations (default with --artifact: the artifact's training file)")
+    s.add_argument("--artifact", action="append", metavar="DIR",
+                   help="score this artifact's forecasts with its data settings and validation MAPE (repeatable)")
+    s.add_argument("--time", help="time column of --data without --artifact (default: the first column)")
+    s.add_argument("--pipeline", help="only this pipeline's forecasts (without --artifact)")
+    s.add_argument("--threshold", type=float, help="drift threshold on the rolling daily MAPE, percent")
+    s.add_argument("--window", type=int, help="drift window in days (default: [batch] drift_window or 7)")
+    s.add_argument("--step", type=int, default=1, help="horizon step whose errors drive the drift flag (default 1)")
+    s.add_argument("--out", help="folder for by_step.csv, by_month.csv, daily.csv, flags.csv")
+    s.add_argument("--fail-on-drift", action="store_true", help=f"exit {EXIT_DRIFT} when drift is flagged")
+    s.set_defaults(func=cmd_score)

@@ -1,0 +1,114 @@
+"""``wq score``: the metrics of stored forecasts once their observations arrive, and the drift flag.
+
+:func:`score_store` reads forecast rows from the store (SQLite or CSV) and observations from a data
+file, and scores them with :func:`wq.batch.score.score_forecasts` (metrics per horizon step and per
+month of the valid time; drift when the rolling step-1 daily MAPE stays above the threshold for
+``window`` days; see that module for the exact definitions).
+
+- With artifacts: one report per artifact, on the rows of its pipeline and model version. The
+  observations are its targets, read with its pipeline's data settings but **without filling gaps**
+  (``fill_method="none"``, ``long_gaps="keep"``): a filled value is not an observation, so a forecast
+  whose valid time has no observed value stays *pending*. The data file is ``data`` or the one the
+  model was trained on. Drift threshold: ``threshold`` if given, else the pipeline's ``[batch]
+  drift_threshold`` if > 0, else 1.5 × the artifact's validation MAPE; window: ``window`` or the
+  pipeline's ``[batch] drift_window``.
+- Without artifacts: one report on every row in the store (optionally of one pipeline); the data
+  file is read with its time column ``time`` (default: the first column) and the stored targets as
+  columns, without filling; threshold ``threshold`` or :data:`wq.batch.score.DEFAULT_THRESHOLD`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from wq.errors import ConfigError, DataError
+
+__all__ = ["ScoreReport", "score_store", "read_forecasts", "read_observations"]
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    """One scored group: a label (pipeline, version, artifact) and the :class:`~wq.batch.score.ScoreResult`."""
+
+    label: str
+    result: Any
+
+
+def read_forecasts(store: str | os.PathLike[str] | None = None, csv: str | os.PathLike[str] | None = None,
+                   pipeline: str | None = None, model_version: str | None = None) -> pd.DataFrame:
+    """Forecast rows from an existing SQLite store or forecast CSV (a missing file is a DataError)."""
+    from wq.batch.store import ForecastStore, read_csv
+
+    if (store is None) == (csv is None):
+        raise ConfigError("give either a forecast store (--store) or a forecast CSV (--csv)")
+    if store is not None:
+        if not Path(store).is_file():
+            raise DataError(f"forecast store {store}: does not exist")
+        return ForecastStore(store).read(pipeline=pipeline, model_version=model_version)
+    rows = read_csv(csv)
+    if pipeline is not None:
+        rows = rows.loc[rows["pipeline"] == pipeline]
+    if model_version is not None:
+        rows = rows.loc[rows["model_version"] == model_version]
+    return rows.reset_index(drop=True)
+
+
+def read_observations(spec: Any) -> pd.DataFrame:
+    """Observed values only: ``spec`` with drivers dropped and no gap filling (long gaps kept as NaN)."""
+    from wq.data.load import load
+
+    spec = dataclasses.replace(spec, drivers=[], columns=None, fill_method="none", long_gaps="keep")
+    return load(spec).frame
+
+
+def score_store(
+    *,
+    store: str | os.PathLike[str] | None = None,
+    csv: str | os.PathLike[str] | None = None,
+    data: str | os.PathLike[str] | None = None,
+    artifacts: Sequence[str | os.PathLike[str]] = (),
+    time: str | None = None,
+    pipeline: str | None = None,
+    threshold: float | None = None,
+    window: int | None = None,
+    drift_step: int = 1,
+) -> list[ScoreReport]:
+    """Score stored forecasts against observations (see the module docstring for the rules)."""
+    from wq.batch.forecast import find_artifacts, load_batch_model
+    from wq.batch.score import score_forecasts
+    from wq.data.load import DataSpec
+
+    reports: list[ScoreReport] = []
+    if artifacts:
+        for path in find_artifacts(artifacts):
+            bm = load_batch_model(path)
+            rows = read_forecasts(store, csv, pipeline=bm.name, model_version=bm.version_id)
+            spec = bm.pipeline.data_spec(data if data is not None else bm.data_path)
+            obs = read_observations(spec)
+            batch = bm.batch_settings
+            thr = threshold
+            if thr is None and float(batch.get("drift_threshold") or 0.0) > 0:
+                thr = float(batch["drift_threshold"])
+            win = int(window if window is not None else batch.get("drift_window") or 7)
+            result = score_forecasts(rows, obs, threshold=thr, window=win, validation_mape=bm.validation_mape,
+                                     drift_step=drift_step)
+            reports.append(ScoreReport(f"pipeline {bm.name}, model version {bm.version_id} ({path})", result))
+        return reports
+    if data is None:
+        raise ConfigError("give the observations' data file (--data) or an artifact (--artifact)")
+    rows = read_forecasts(store, csv, pipeline=pipeline)
+    if rows.empty:
+        raise DataError(f"forecast store {store or csv}: no forecasts" + (f" of pipeline {pipeline!r}" if pipeline else ""))
+    targets = sorted(rows["target"].unique())
+    obs = read_observations(DataSpec(path=Path(data), time=time, targets=targets))
+    result = score_forecasts(rows, obs, threshold=threshold, window=int(window or 7), drift_step=drift_step)
+    label = f"pipeline {pipeline}" if pipeline else "all forecasts"
+    reports.append(ScoreReport(f"{label} in {store or csv}", result))
+    return reports

@@ -1,0 +1,211 @@
+"""``wq train``: fit a pipeline's model on all history and write a verified artifact for batch forecasts.
+
+What training does (issue 6, item 1):
+
+1. Load the pipeline's data through the data layer (:func:`wq.run.load_frame`): the whole record up to
+   the last observation. There is **no test hold-out**: a deployed model learns from everything it has.
+2. Seed everything from the pipeline's seed (:func:`wq.seed.seed_everything`) and fit the chosen model
+   with ``fit(frame, val_fraction=[split] validation)``: preprocessing is fitted on the fitting part only
+   and the validation tail serves early stopping, as in ``wq run``.
+3. Measure the **validation MAPE** per target: the step-1 forecasts from every origin t whose next value
+   lies in the validation tail (t = n_fit − 1 .. n − 2), MAPE = 100/n Σ|y − ŷ|/|y| over the observed
+   (not filled) values, zeros skipped. Early stopping looked at this tail, so the value is slightly
+   optimistic; it only serves as the reference for the drift threshold of ``wq score``
+   (:data:`wq.batch.score.VALIDATION_FACTOR` × this MAPE). ``None`` when the pipeline has no validation tail.
+4. Write the artifact atomically (:func:`wq.batch.artifact.write_artifact`: temporary directory, then
+   rename; a manifest of sha256 hashes checked on load). Layout::
+
+       manifest.json       format, version id, created_at, package versions, meta (below), file hashes
+       pipeline.toml       the pipeline as trained (data path absolute: the default data for forecasts)
+       model/model.json    the model's settings and fitted preprocessing state (JSON, no pickle)
+       model/weights.pt    torch state dicts of the networks (loaded with weights_only=True)
+       model/*.skops       scikit-learn components (skops: no code runs on load)
+
+   ``meta`` holds ``batch_format`` (:data:`BATCH_FORMAT`), the pipeline's name, the model name, targets,
+   drivers, horizon and frequency, the training data's :func:`~wq.batch.artifact.fingerprint` (span,
+   columns, dtypes, frequency, content hash), the data spec used to read it, the validation MAPE and
+   a short training record.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from wq.errors import ConfigError
+
+__all__ = [
+    "BATCH_FORMAT",
+    "MODEL_PREFIX",
+    "PIPELINE_FILE",
+    "TrainResult",
+    "train_artifact",
+    "validation_mape",
+    "artifact_files",
+]
+
+BATCH_FORMAT = 1
+"""Version of the batch artifact's content (meta keys, file names); an artifact with a newer one is refused."""
+
+MODEL_PREFIX = "model/"
+"""Folder of the model's files (``Forecaster.to_files()``) inside the artifact."""
+
+PIPELINE_FILE = "pipeline.toml"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of :func:`train_artifact`: where the artifact is, its version id, the fitted model
+    (for comparing with the artifact's forecasts), the training frame and the artifact's meta."""
+
+    path: Path
+    version_id: str
+    model: Any
+    frame: pd.DataFrame
+    meta: dict[str, Any]
+    seconds: float
+
+
+def validation_mape(
+    model: Any, frame: pd.DataFrame, val_fraction: float, observed: pd.DataFrame | None = None
+) -> dict[str, float] | None:
+    """Step-1 MAPE per target on the validation tail of ``frame`` (see the module docstring, item 3).
+
+    ``observed``: boolean frame, False where the data layer filled a value (left out of the MAPE).
+    Returns ``None`` without a validation tail; a target without any usable observation gets NaN
+    (stored as ``None`` in the artifact's JSON).
+    """
+    from wq.evaluate.metrics import MetricWarning, mape
+
+    n = len(frame)
+    n_val = int(round(n * float(val_fraction)))
+    n_fit = n - n_val
+    if n_val < 1 or n_fit < 1:
+        return None
+    positions = np.arange(n_fit - 1, n - 1, dtype=np.int64)
+    pred = np.asarray(model._predict_positions(frame, positions))[:, 0, :]  # (N, k): step 1
+    targets = list(model.targets)
+    y = frame[targets].to_numpy(dtype=np.float64)[positions + 1]
+    ok = np.isfinite(y)
+    if observed is not None:
+        ok &= observed.reindex(columns=targets).fillna(True).to_numpy(dtype=bool)[positions + 1]
+    out: dict[str, float] = {}
+    for j, target in enumerate(targets):
+        use = ok[:, j]
+        if not use.any():
+            out[target] = float("nan")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MetricWarning)
+            out[target] = float(mape(y[use, j], pred[use, j], zeros="skip"))
+    return out
+
+
+def artifact_files(model: Any, pipeline_toml: str) -> dict[str, bytes]:
+    """The files of a batch artifact: the model's files under :data:`MODEL_PREFIX` and the pipeline."""
+    files = {f"{MODEL_PREFIX}{name}": bytes(data) for name, data in model.to_files().items()}
+    files[PIPELINE_FILE] = pipeline_toml.encode("utf-8")
+    return files
+
+
+def _json_number(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def train_artifact(
+    pipeline: Any,
+    artifact_dir: str | os.PathLike[str],
+    *,
+    data_path: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Fit ``pipeline``'s model on all its data and write the artifact to ``artifact_dir``.
+
+    See the module docstring for what is fitted and stored. ``data_path`` overrides the pipeline's
+    ``[data] path``. An existing ``artifact_dir`` is refused (:class:`~wq.errors.ArtifactError`)
+    unless ``overwrite``; missing parent folders are created. A failure at any point leaves no artifact
+    at ``artifact_dir`` (and an old one, when overwriting, untouched).
+    """
+    from wq.batch.artifact import fingerprint, write_artifact
+    from wq.run import load_frame
+    from wq.seed import seed_everything
+
+    t0 = time.perf_counter()
+    target = Path(artifact_dir)
+    if (target.exists() or target.is_symlink()) and not overwrite:
+        from wq.errors import ArtifactError
+
+        raise ArtifactError(f"artifact {target}: already exists (use --overwrite to replace it)")
+    if data_path is not None:
+        pipeline = pipeline.copy()
+        pipeline.raw["data"]["path"] = str(Path(data_path).resolve())
+    spec = pipeline.data_spec()
+    frame, observed, notes = load_frame(pipeline)
+    if progress:
+        progress(f"train {pipeline.name}: {len(frame)} rows {frame.index[0]} .. {frame.index[-1]} from {spec.path}")
+    val_fraction = float(pipeline.raw["split"]["validation"])
+    seed_everything(pipeline.seed)
+    model = pipeline.make_model()
+    model.fit(frame, val_fraction=val_fraction, progress=progress)
+    val = validation_mape(model, frame, val_fraction, observed)
+    freq = getattr(model, "freq_", None)
+    n_val = int(round(len(frame) * val_fraction))
+    meta: dict[str, Any] = {
+        "batch_format": BATCH_FORMAT,
+        "pipeline": pipeline.name,
+        "model": pipeline.model_name,
+        "targets": list(pipeline.targets),
+        "drivers": list(pipeline.drivers),
+        "horizon": int(model.horizon),
+        "freq": freq,
+        "fingerprint": fingerprint(frame, freq),
+        "data": {"path": str(spec.path), "spec": _jsonable(spec.to_mapping())},
+        "validation": {
+            "mape": None if val is None else {k: _json_number(v) for k, v in val.items()},
+            "step": 1,
+            "rows": n_val,
+            "fraction": val_fraction,
+        },
+        "train": {
+            "rows": int(len(frame)),
+            "fit_rows": int(len(frame) - n_val),
+            "seed": pipeline.seed,
+            "fit_seconds": round(float(getattr(model, "fit_seconds_", 0.0)), 3),
+            "data_notes": [str(n) for n in notes],
+        },
+    }
+    files = artifact_files(model, pipeline.to_toml())
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path = write_artifact(target, files, meta, overwrite=overwrite)
+    from wq.batch.artifact import read_artifact
+
+    version = read_artifact(path).version_id
+    seconds = time.perf_counter() - t0
+    if progress:
+        shown = "none" if val is None else ", ".join(f"{k} {v:.3g} %" for k, v in val.items())
+        progress(f"train {pipeline.name}: wrote artifact {path} version {version} (validation MAPE: {shown}; "
+                 f"{seconds:.1f} s)")
+    return TrainResult(path=path, version_id=version, model=model, frame=frame, meta=meta, seconds=seconds)
+
+
+def _jsonable(value: Any) -> Any:
+    """Spec mapping -> plain JSON types (paths to str, tuples to lists)."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    raise ConfigError(f"data setting {value!r} cannot be stored in an artifact")
