@@ -48,6 +48,7 @@ class _BatchedSearch:
 
     def __init__(self, space: Space, objective: Objective, budget: int, seed: int = 0, *, batch: int = 20,
                  workers: int = 1, scheduler: Any = None, time_limit: float | None = None,
+                 initial: Sequence[dict[str, Any]] | None = None,
                  log: LogFn | logging.Logger | None = None) -> None:
         self.space = space
         self.objective = objective
@@ -57,6 +58,7 @@ class _BatchedSearch:
         self.workers = workers
         self.scheduler = scheduler
         self.time_limit = time_limit
+        self.initial = initial
         self.log = log
 
     def _check_params(self) -> None:
@@ -73,6 +75,13 @@ class _BatchedSearch:
         if self.time_limit is not None and not (isinstance(self.time_limit, (int, float))
                                                 and math.isfinite(self.time_limit) and self.time_limit > 0):
             raise ConfigError(f"{self.strategy} search time_limit must be a positive number, got {self.time_limit!r}")
+        if self.initial is not None and len(self.initial) > self.budget:
+            raise ConfigError(f"{self.strategy} search option initial holds {len(self.initial)} settings for a "
+                              f"budget of {self.budget}")
+
+    def _initial_vectors(self) -> list[list[float]]:
+        """Gene vectors of the ``initial`` settings (ConfigError if one is outside the space)."""
+        return [self.space.encode(p) for p in (self.initial or [])]
 
     def _search(self, propose: Callable[[int], list[list[float]]],
                 tell: Callable[[list[float | None]], None]) -> TuneResult:
@@ -134,7 +143,8 @@ class _BatchedSearch:
 
 class RandomSearch(_BatchedSearch):
     """Uniform random search: ``budget`` objective calls on vectors u ~ U[0, 1]^d (numpy Generator seeded
-    with ``seed``), decoded like the GA's individuals. ``run() -> TuneResult``."""
+    with ``seed``), decoded like the GA's individuals; ``initial`` settings (e.g. the pipeline's own, as
+    the GA gets them) lead the first batch. ``run() -> TuneResult``."""
 
     strategy = "random"
 
@@ -142,14 +152,22 @@ class RandomSearch(_BatchedSearch):
         self._check_params()
         rng = np.random.default_rng(int(self.seed))
         d = self.space.dim
-        self.result_ = self._search(lambda n: rng.random((n, d)).tolist(), lambda fits: None)
+        head = self._initial_vectors()
+
+        def propose(n: int) -> list[list[float]]:
+            first = head[:n]
+            del head[:n]
+            return first + rng.random((n - len(first), d)).tolist()
+
+        self.result_ = self._search(propose, lambda fits: None)
         return self.result_
 
 
 class OptunaSearch(_BatchedSearch):
     """Optuna TPE baseline: ``budget`` objective calls, ``TPESampler(seed=seed)``, trials asked ``batch`` at a
     time (evaluated in parallel like the GA's generations) and told their fitness; failed evaluations are
-    told as failed trials. Optuna's own logging is silenced during the run. ``run() -> TuneResult``."""
+    told as failed trials; ``initial`` settings are enqueued (``study.enqueue_trial``) before the first ask.
+    Optuna's own logging is silenced during the run. ``run() -> TuneResult``."""
 
     strategy = "optuna"
 
@@ -164,6 +182,8 @@ class OptunaSearch(_BatchedSearch):
         try:
             study = optuna.create_study(direction="minimize",
                                         sampler=optuna.samplers.TPESampler(seed=int(self.seed)))
+            for vector in self._initial_vectors():
+                study.enqueue_trial(self.space.decode(vector))
             asked: list[Any] = []
 
             def propose(n: int) -> list[list[float]]:

@@ -265,6 +265,46 @@ class TuneResult:
     n_evals: int = 0
     seconds: float = 0.0
 
+    def get_state(self) -> dict[str, Any]:
+        """Strict-JSON state (non-finite floats as strings, see :func:`f2j`); :meth:`from_state` inverts it.
+        Used to keep a finished strategy's result so that a resumed comparison does not run it again."""
+        def frame_state(frame: pd.DataFrame) -> dict[str, Any]:
+            cols = list(frame.columns)
+            rows = [[f2j(v) if isinstance(v, float) else (v.item() if isinstance(v, np.generic) else v)
+                     for v in row] for row in frame.astype(object).where(frame.notna(), None).itertuples(index=False)]
+            return {"columns": cols, "rows": rows}
+
+        return {"best_params": self.best_params, "best_fitness": f2j(self.best_fitness),
+                "best_vector": self.best_vector, "logbook": frame_state(self.logbook),
+                "evaluations": frame_state(self.evaluations), "stopped_because": self.stopped_because,
+                "strategy": self.strategy,
+                "hall_of_fame": [[p, f2j(f)] for p, f in self.hall_of_fame],
+                "n_evals": int(self.n_evals), "seconds": float(self.seconds)}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "TuneResult":
+        """Inverse of :meth:`get_state`."""
+        try:
+            def frame_of(d: dict[str, Any], floats: Sequence[str]) -> pd.DataFrame:
+                frame = pd.DataFrame(d["rows"], columns=d["columns"])
+                for c in floats:
+                    if c in frame:
+                        frame[c] = frame[c].map(j2f).astype(float)
+                return frame
+
+            logbook = logbook_frame(frame_of(state["logbook"], ("min", "mean", "max", "std", "best",
+                                                               "elapsed")).to_dict("records"))
+            ev = frame_of(state["evaluations"], ("fitness", "seconds"))
+            if not ev.empty:
+                ev["cached"] = ev["cached"].astype(bool)
+            return cls(best_params=state["best_params"], best_fitness=j2f(state["best_fitness"]),
+                       best_vector=state["best_vector"], logbook=logbook, evaluations=ev,
+                       stopped_because=state["stopped_because"], strategy=state["strategy"],
+                       hall_of_fame=[(p, j2f(f)) for p, f in state["hall_of_fame"]],
+                       n_evals=int(state["n_evals"]), seconds=float(state["seconds"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"tuning result state is malformed: {exc}") from None
+
     @property
     def n_failed(self) -> int:
         """Objective calls that failed (fitness +inf with an error)."""

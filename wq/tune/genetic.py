@@ -158,7 +158,7 @@ def _record_from_state(rec: Mapping[str, Any]) -> dict[str, Any]:
 
 _OPTION_NAMES = ("population", "generations", "cxpb", "mutpb", "indpb", "selection", "tournsize", "crossover",
                  "alpha", "eta", "mutation_b", "hof_size", "seed", "workers", "scheduler", "checkpoint",
-                 "max_evals", "time_limit", "initial")
+                 "max_evals", "time_limit", "initial", "context")
 
 
 class GeneticTuner:
@@ -171,7 +171,10 @@ class GeneticTuner:
     :func:`~wq.tune.parallel.make_map`); ``checkpoint`` (JSON path, rewritten after every generation);
     ``max_evals`` (objective calls over the whole run, resumed parts included) and ``time_limit`` (seconds
     of this :meth:`run` call) stop cleanly, keeping the best so far; ``initial``: settings dicts placed in
-    generation 0 (e.g. the pipeline's own); ``log``: callable, Logger or None (logger ``wq.tune``).
+    generation 0 (e.g. the pipeline's own); ``context``: a JSON dict describing what the objective measures
+    (e.g. a fingerprint of the pipeline and its training data), stored in the checkpoint: resuming with a
+    different context is refused, so a cached fitness never answers for another objective; ``log``:
+    callable, Logger or None (logger ``wq.tune``).
 
     After :meth:`run`: ``result_`` (:class:`~wq.tune.evaluation.TuneResult`), ``hall_of_fame_``
     (``deap.tools.HallOfFame``), ``logbook_`` (``deap.tools.Logbook``), ``population_``.
@@ -183,7 +186,7 @@ class GeneticTuner:
                  mutation_b: float = 3.0, hof_size: int = 3, seed: int = 0, workers: int = 1,
                  scheduler: Any = None, checkpoint: str | os.PathLike | None = None, max_evals: int | None = None,
                  time_limit: float | None = None, initial: Sequence[Mapping[str, Any]] | None = None,
-                 log: LogFn | logging.Logger | None = None) -> None:
+                 context: Mapping[str, Any] | None = None, log: LogFn | logging.Logger | None = None) -> None:
         self.space = space
         self.objective = objective
         self.population = population
@@ -205,6 +208,7 @@ class GeneticTuner:
         self.max_evals = max_evals
         self.time_limit = time_limit
         self.initial = initial
+        self.context = context
         self.log = log
 
     @classmethod
@@ -272,7 +276,8 @@ class GeneticTuner:
     def _settings(self) -> dict[str, Any]:
         """Everything that determines the run's result: a checkpoint resumes only with equal settings."""
         d = self.space.dim
-        return {"space": self.space.get_state(), "population": int(self.population),
+        extra = {} if self.context is None else {"context": json.loads(json.dumps(dict(self.context)))}
+        return {**extra, "space": self.space.get_state(), "population": int(self.population),
                 "generations": int(self.generations), "cxpb": float(self.cxpb), "mutpb": float(self.mutpb),
                 "indpb": float(1.0 / d if self.indpb is None else self.indpb), "selection": self.selection,
                 "tournsize": int(self.tournsize), "crossover": self.crossover, "alpha": float(self.alpha),

@@ -31,7 +31,8 @@ def write_tune_outputs(out_dir: str | os.PathLike, results: Mapping[str, TuneRes
     * ``logbook.csv``: each strategy's logbook (one row per generation, or per batch for the baselines) with
       a leading ``strategy`` column;
     * ``evaluations.csv``: every individual asked for: strategy, generation, individual, one column per
-      setting (in the space's order), fitness, seconds, cached, error, seed;
+      setting (in the space's order), fitness, seconds, cached, error, seed, then any extra columns of the
+      results' evaluation frames;
     * ``convergence.png``: best-so-far (solid) and generation mean (dashed) fitness of each strategy
       against objective calls spent;
     * ``report`` (default ``report.md``; None to skip): :func:`tune_summary_markdown`.
@@ -54,7 +55,8 @@ def write_tune_outputs(out_dir: str | os.PathLike, results: Mapping[str, TuneRes
     frames = [r.evaluations.assign(strategy=name) for name, r in results.items()]
     evaluations = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     paths["evaluations"] = out / "evaluations.csv"
-    evaluations.reindex(columns=cols).to_csv(paths["evaluations"], index=False)
+    extra = [c for c in evaluations.columns if c not in cols]  # e.g. notes added by the caller
+    evaluations.reindex(columns=cols + extra).to_csv(paths["evaluations"], index=False)
 
     paths["convergence"] = out / "convergence.png"
     plot_convergence(results, paths["convergence"])
