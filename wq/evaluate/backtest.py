@@ -122,9 +122,14 @@ def rolling_origin_splits(n: int, folds: int, block: int, min_train: int) -> lis
 
 
 def evaluate_folds(pipeline, frame: pd.DataFrame, model_name: str, folds: int, block: int | None = None,
-                   metric: str = "MAPE", progress=None) -> pd.DataFrame:
+                   metric: str = "MAPE", progress=None, observed_mask: pd.DataFrame | None = None,
+                   augmenter_for: Callable | None = None) -> pd.DataFrame:
     """Rolling-origin evaluation of one model on ``frame`` (a training part, or a whole record for benchmarks):
-    each fold refits preprocessing and model on its own training window. Returns one row per fold and target."""
+    each fold refits preprocessing and model on its own training window. Returns one row per fold and target.
+
+    ``observed_mask`` (time x target, True where observed) limits scoring to real observations, as in
+    :func:`evaluate_split`; ``augmenter_for(name)`` gives the synthetic-window augmenter of a windowed model
+    (or None), fitted inside each fold's training window by the model."""
     n = len(frame)
     block = block or max(pipeline.raw["model"]["horizon"] + 5, n // (2 * folds + 3))
     min_train = max(60, 3 * pipeline.raw["model"]["lags"])
@@ -132,10 +137,16 @@ def evaluate_folds(pipeline, frame: pd.DataFrame, model_name: str, folds: int, b
     rows = []
     for i, (train_end, test_end) in enumerate(rolling_origin_splits(n, folds, block, min_train)):
         model = pipeline.make_model(model_name)
-        model.fit(frame.iloc[:train_end], val_fraction=float(pipeline.raw["split"]["validation"]), progress=progress)
+        kwargs = {}
+        if augmenter_for is not None and isinstance(model, WindowForecaster):
+            aug = augmenter_for(model_name)
+            if aug is not None:
+                kwargs["augment"] = aug
+        model.fit(frame.iloc[:train_end], val_fraction=float(pipeline.raw["split"]["validation"]), progress=progress,
+                  **kwargs)
         out = forecast_period(model, frame, train_end, test_end)
         out.insert(0, "model", model_name)
-        m = score(out, q=q, zeros=pipeline.raw["evaluate"]["zeros"])
+        m = score(out, q=q, zeros=pipeline.raw["evaluate"]["zeros"], observed_mask=observed_mask)
         m.insert(0, "fold", i)
         m["train_end"] = frame.index[train_end - 1]
         rows.append(m)
