@@ -1,0 +1,363 @@
+"""`wq tune` as a library call: tune a pipeline's settings on its training part, write the outputs, then run
+the best pipeline once on the test period.
+
+Flow of :func:`tune_pipeline`:
+
+1. load the data (:func:`wq.run.load_frame`) and cut the test rows off (:func:`wq.evaluate.backtest.split_point`
+   with [split] test): the objective (:class:`~wq.tune.objective.PipelineObjective`) gets the training rows
+   only, so nothing the tuner does depends on the test rows;
+2. search the space (:func:`~wq.tune.objective.pipeline_space`) with the GA, random search and/or Optuna
+   ([tune] strategy; ``all`` = the GA, then random search and Optuna with the number of evaluations the GA
+   spent), every strategy starting from the pipeline's own settings when they lie in the space;
+3. write ``logbook.csv``, ``evaluations.csv``, ``convergence.png``, ``best.toml`` (the complete pipeline with
+   the best settings, runnable with ``wq run``) and ``report.md``;
+4. run ``best.toml`` once on the test period (:func:`wq.run.run_pipeline`, the tuned model and persistence)
+   into ``best_run/``: the only time the test rows are used, after every choice is made.
+
+Resumable: the GA checkpoints to ``checkpoint.json`` after every generation; a finished baseline keeps its
+result in ``result_<strategy>.json``. Both record a fingerprint of the pipeline and training rows, and a
+resume with another fingerprint or other search settings is refused.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from wq.config import Pipeline
+from wq.errors import ConfigError, DataError
+from wq.tune.baselines import OptunaSearch, RandomSearch
+from wq.tune.evaluation import TuneResult
+from wq.tune.genetic import GeneticTuner
+from wq.tune.objective import (
+    PipelineObjective,
+    apply_settings,
+    current_settings,
+    effective_settings,
+    loss_of,
+    pipeline_space,
+)
+from wq.tune.report import tune_summary_markdown, write_tune_outputs
+from wq.tune.space import Space
+
+STRATEGIES = ("ga", "random", "optuna", "all")
+RESULT_FORMAT = "wq-tune-result"
+
+
+@dataclass
+class TuneOutcome:
+    """What :func:`tune_pipeline` did.
+
+    ``results``: {strategy: TuneResult}; ``best_strategy`` / ``best_params`` (effective settings, after
+    adjustments) / ``best_fitness``: the lowest validation fitness over the strategies; ``initial_params`` /
+    ``initial_fitness``: the pipeline's own settings and their fitness (None when outside the space);
+    ``best_pipeline``: the tuned pipeline (as in best.toml); ``test``: test-period metrics of the runs made
+    after tuning (columns strategy, model, target, metrics); ``paths``: files written.
+    """
+
+    out_dir: Path
+    results: dict[str, TuneResult]
+    space: Space
+    best_strategy: str
+    best_params: dict[str, Any]
+    best_fitness: float
+    best_pipeline: Pipeline
+    initial_params: dict[str, Any] | None
+    initial_fitness: float | None
+    test: pd.DataFrame
+    paths: dict[str, Path]
+    notes: list[str] = field(default_factory=list)
+    train_rows: int = 0
+    test_rows: int = 0
+
+
+def _int(t: dict, key: str, low: int, allow: tuple = ()) -> int:
+    v = t[key]
+    if isinstance(v, bool) or not isinstance(v, int) or (v < low and v not in allow):
+        raise ConfigError(f"[tune] {key} must be an integer >= {low}, got {v!r}")
+    return v
+
+
+def tune_settings(pipeline: Pipeline) -> dict[str, Any]:
+    """The validated [tune] table (ConfigError naming the key otherwise)."""
+    t = dict(pipeline.raw["tune"])
+    if t["strategy"] not in STRATEGIES:
+        raise ConfigError(f"[tune] strategy must be one of {', '.join(STRATEGIES)}, got {t['strategy']!r}")
+    _int(t, "population", 2)
+    _int(t, "generations", 0)
+    _int(t, "folds", 1)
+    _int(t, "max_evals", 0)
+    _int(t, "epochs", 0)
+    _int(t, "workers", 1, allow=(-1,))
+    tl = t["time_limit"]
+    if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not math.isfinite(tl) or tl < 0:
+        raise ConfigError(f"[tune] time_limit must be a number of seconds >= 0 (0: none), got {tl!r}")
+    t["metric"] = loss_of(str(t["metric"]))[0]
+    return t
+
+
+def elites(population: int) -> int:
+    """Hall-of-Fame size (elites carried into every generation): population // 4, between 1 and 3, so
+    that a small population still breeds most of its members."""
+    return max(1, min(3, population // 4))
+
+
+def _absolute_paths(pipeline: Pipeline) -> None:
+    data = pipeline.raw["data"]
+    for key in ("path", "drivers_path"):
+        if data.get(key):
+            p = Path(data[key])
+            data[key] = str(p if p.is_absolute() else Path(os.path.normpath(pipeline.base_dir / p)))
+
+
+def _write_json(path: Path, state: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, allow_nan=False), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _baseline(cls: type, name: str, out: Path, space: Space, objective: PipelineObjective, *, budget: int,
+              batch: int, seed: int, workers: int, scheduler: Any, time_limit: float | None,
+              initial: list[dict] | None, context: dict, resume: bool, log: Callable[[str], None]) -> TuneResult:
+    """Run one baseline, or load its finished result when resuming with the same settings."""
+    path = out / f"result_{name}.json"
+    settings = json.loads(json.dumps({"context": context, "space": space.get_state(), "budget": int(budget),
+                                      "batch": int(batch), "seed": int(seed), "initial": initial or []},
+                                     default=str))
+    if resume and path.exists():
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from None
+        if state.get("format") == RESULT_FORMAT and state.get("settings") == settings:
+            log(f"{name}: finished result found in {path}; not run again")
+            return TuneResult.from_state(state["result"])
+        log(f"{name}: {path} was made with other settings; running {name} again")
+    res = cls(space, objective, budget, seed, batch=batch, workers=workers, scheduler=scheduler,
+              time_limit=time_limit, initial=initial, log=log).run()
+    if res.stopped_because in ("budget", "exhausted"):
+        _write_json(path, {"format": RESULT_FORMAT, "settings": settings, "result": res.get_state()})
+    return res
+
+
+def _initial_fitness(results: dict[str, TuneResult], space: Space, initial: dict | None) -> float | None:
+    if initial is None:
+        return None
+    for res in results.values():
+        ev = res.evaluations
+        if ev.empty:
+            continue
+        hit = pd.Series(True, index=ev.index)
+        for n in space.names:
+            hit &= ev[n].astype(object).map(lambda v, want=initial[n]: v == want)
+        if hit.any():
+            return float(ev.loc[hit, "fitness"].iloc[0])
+    return None
+
+
+def _notes_column(res: TuneResult, space: Space, pipeline: Pipeline) -> TuneResult:
+    """A copy of the result whose evaluations carry ``adjusted``: the constraint adjustments applied."""
+    ev = res.evaluations.copy()
+    if not ev.empty:
+        cache: dict[tuple, str] = {}
+        notes = []
+        for row in ev[space.names].itertuples(index=False):
+            key = tuple(row)
+            if key not in cache:
+                try:
+                    cache[key] = "; ".join(effective_settings(space, pipeline, space.params_of(key))[1])
+                except ConfigError as exc:
+                    cache[key] = str(exc)
+            notes.append(cache[key])
+        ev["adjusted"] = notes
+    return TuneResult(**{**res.__dict__, "evaluations": ev})
+
+
+def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, *, resume: bool = False,
+                  scheduler: Any = None, threads: int = 1, progress: Callable[[str], None] | None = None,
+                  test_runs: str = "best", data_path: str | os.PathLike | None = None) -> TuneOutcome:
+    """Tune ``pipeline`` by its [tune] table and write the outputs to ``out_dir`` (default
+    ``reports/<name>/tune``).
+
+    ``resume``: continue from the checkpoint in ``out_dir``; ``scheduler``: Dask scheduler address,
+    ``"local"`` or a Client (None: [tune] workers local processes); ``threads``: torch threads per
+    evaluation; ``test_runs``: ``"best"`` (run the overall best once on the test period), ``"each"`` (also
+    each strategy's best, into ``test_runs/<strategy>/``: for benchmarks) or ``"none"``.
+    """
+    from wq.evaluate.backtest import split_point
+    from wq.run import load_frame
+
+    if test_runs not in ("best", "each", "none"):
+        raise ConfigError(f"test_runs must be 'best', 'each' or 'none', got {test_runs!r}")
+    log = progress or (lambda message: None)
+    t = tune_settings(pipeline)
+    out = Path(out_dir) if out_dir else Path("reports") / pipeline.name / "tune"
+    out.mkdir(parents=True, exist_ok=True)
+    space, notes = pipeline_space(pipeline)
+
+    frame, mask, data_notes = load_frame(pipeline, data_path)
+    start = split_point(len(frame), float(pipeline.raw["split"]["test"]))
+    train = frame.iloc[:start]
+    train_mask = None if mask is None else mask.iloc[:start]
+    base = pipeline.copy()
+    if data_path is not None:
+        base.raw["data"]["path"] = str(Path(data_path).resolve())
+    _absolute_paths(base)
+    objective = PipelineObjective(copy.deepcopy(base.raw), base.base_dir, train, base.model_name,
+                                  folds=t["folds"], metric=t["metric"], epochs=t["epochs"] or None,
+                                  threads=threads, observed_mask=train_mask)
+    context = objective.fingerprint()
+    initial = current_settings(space, base)
+    if initial is None:
+        notes.append("the pipeline's own settings lie outside the search space: not seeded into the search")
+    seeds = [initial] if initial is not None else None
+    log(f"tune {pipeline.name}: {space.dim} settings, strategy {t['strategy']}, training rows "
+        f"{len(train)} (test rows {len(frame) - start} cut off before tuning)")
+
+    names = ["ga", "random", "optuna"] if t["strategy"] == "all" else [t["strategy"]]
+    max_evals = t["max_evals"] or None
+    time_limit = float(t["time_limit"]) or None
+    results: dict[str, TuneResult] = {}
+    budget = max_evals or t["population"] * (t["generations"] + 1)
+    for name in names:
+        if name == "ga":
+            ga = GeneticTuner(space, objective, population=t["population"], generations=t["generations"],
+                              cxpb=float(t["cxpb"]), mutpb=float(t["mutpb"]), selection=t["selection"],
+                              crossover=t["crossover"], hof_size=elites(t["population"]),
+                              seed=pipeline.seed, workers=t["workers"],
+                              scheduler=scheduler, checkpoint=out / "checkpoint.json", max_evals=max_evals,
+                              time_limit=time_limit, initial=seeds, context=context, log=log)
+            results["ga"] = ga.run(resume=resume)
+            budget = max(1, results["ga"].n_evals)
+        else:
+            cls = RandomSearch if name == "random" else OptunaSearch
+            results[name] = _baseline(cls, name, out, space, objective, budget=budget, batch=t["population"],
+                                      seed=pipeline.seed, workers=t["workers"], scheduler=scheduler,
+                                      time_limit=time_limit, initial=seeds, context=context, resume=resume,
+                                      log=log)
+
+    shown = {k: _notes_column(r, space, base) for k, r in results.items()}
+    paths = write_tune_outputs(out, shown, space, report=None)
+    finite = {k: r for k, r in results.items() if r.best_params is not None and math.isfinite(r.best_fitness)}
+    if not finite:
+        errors = [e for r in results.values() for e in r.evaluations.get("error", pd.Series(dtype=object)).dropna()]
+        first = errors[0] if errors else "nothing was evaluated (budget or time limit too small?)"
+        raise DataError(f"tuning {pipeline.name}: no evaluation succeeded; first error: {first} "
+                        f"(every evaluation is in {paths['evaluations']})")
+    best_strategy = min(finite, key=lambda k: (finite[k].best_fitness, names.index(k)))
+
+    def tuned(params: dict[str, Any]) -> tuple[Pipeline, dict[str, Any], list[str]]:
+        pipe = base.copy()
+        adjust = apply_settings(pipe, params)
+        pipe.validate()
+        return pipe, {n: pipe.get(n) for n in space.names}, adjust
+
+    best_pipe, best_params, adjust = tuned(finite[best_strategy].best_params)
+    best_fit = finite[best_strategy].best_fitness
+    header = [f"# Tuned by `wq tune` ({best_strategy}): mean validation {t['metric']} over {t['folds']} "
+              f"rolling-origin folds inside the training part = {best_fit:.6g}.",
+              f"# Settings tuned: {', '.join(space.names)}."]
+    header += [f"# Adjusted: {a}" for a in adjust]
+    paths["best"] = out / "best.toml"
+    paths["best"].write_text("\n".join(header) + "\n\n" + best_pipe.to_toml(), encoding="utf-8")
+    best_pipe = Pipeline.load(paths["best"])  # what `wq run best.toml` will read
+
+    test_frames = []
+    if test_runs != "none":
+        runs = [(best_strategy, best_pipe, out / "best_run")]
+        if test_runs == "each":
+            runs += [(k, tuned(r.best_params)[0], out / "test_runs" / k) for k, r in finite.items()
+                     if k != best_strategy]
+        for strategy, pipe, run_dir in runs:
+            log(f"tune {pipeline.name}: running the {strategy} best once on the test period -> {run_dir}")
+            test_frames.append(_test_run(pipe, run_dir, progress).assign(strategy=strategy))
+    test = pd.concat(test_frames, ignore_index=True) if test_frames else pd.DataFrame()
+    if not test.empty:
+        test = test[["strategy", *[c for c in test.columns if c != "strategy"]]]
+    initial_fitness = _initial_fitness(results, space, initial)
+    outcome = TuneOutcome(out, results, space, best_strategy, best_params, best_fit, best_pipe, initial,
+                          initial_fitness, test, paths, notes + [f"data layer: {n}" for n in data_notes],
+                          train_rows=len(train), test_rows=len(frame) - start)
+    paths["report"] = out / "report.md"
+    paths["report"].write_text(tune_report_markdown(outcome, pipeline, train.index, frame.index[start:]),
+                               encoding="utf-8")
+    return outcome
+
+
+def _test_run(pipe: Pipeline, run_dir: Path, progress: Callable[[str], None] | None) -> pd.DataFrame:
+    from wq.run import run_pipeline
+
+    models = list(dict.fromkeys([pipe.model_name, "persistence"]))
+    augmenter_for = None
+    if pipe.raw["augment"].get("method") not in (None, "", "none"):
+        from wq.augment.pipeline import augmenter_for_pipeline
+
+        augmenter_for = augmenter_for_pipeline(pipe, progress=progress)
+    result = run_pipeline(pipe, models=models, out_dir=run_dir, progress=progress, augmenter_for=augmenter_for,
+                          notes_extra=["Pipeline tuned by `wq tune` on the training part only; this is its single "
+                                       "run on the test period."])
+    return result.metrics.drop(columns=["n"], errors="ignore")
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return "inf" if v == math.inf else f"{v:.6g}"
+    return str(v)
+
+
+def tune_report_markdown(o: TuneOutcome, pipeline: Pipeline, train_index: pd.DatetimeIndex,
+                         test_index: pd.DatetimeIndex) -> str:
+    """report.md of a tuning run: setup, the tuning summary, best settings, and the single test-period run."""
+    t = pipeline.raw["tune"]
+    metric, lower = loss_of(str(t["metric"]))
+    loss = metric if lower else f"1 − {metric}"
+    lines = [f"# wq tune: {pipeline.name}", "",
+             f"- Model tuned: `{pipeline.model_name}`; targets {', '.join(pipeline.targets)}.",
+             f"- Fitness: mean validation {loss} over {t['folds']} rolling-origin folds inside the training part "
+             f"(each fold refits preprocessing and model on its own window); lower is better."
+             + (f" Tuning epochs: {t['epochs']} (the final run uses [model] epochs = "
+                f"{pipeline.raw['model']['epochs']})." if t["epochs"] else ""),
+             f"- Training part seen by the tuner: {train_index[0].date()} .. {train_index[-1].date()} "
+             f"({o.train_rows} rows). Test part {test_index[0].date()} .. {test_index[-1].date()} "
+             f"({o.test_rows} rows): cut off before the objective was built; never seen while tuning.",
+             f"- Strategy: {t['strategy']}; population {t['population']}, generations {t['generations']}, "
+             f"seed {pipeline.seed}, workers {t['workers']}.",
+             *(f"- {n}" for n in o.notes), "", tune_summary_markdown(o.results, o.space).rstrip(), ""]
+    if o.initial_fitness is not None:
+        gain = (o.initial_fitness - o.best_fitness) / abs(o.initial_fitness) * 100 \
+            if o.initial_fitness not in (0.0, math.inf) else math.nan
+        lines += [f"The pipeline's own settings score {_fmt(o.initial_fitness)}; the best found "
+                  f"({o.best_strategy}) scores {_fmt(o.best_fitness)} ({gain:.1f} % lower).", ""]
+    lines += ["## Best settings", "", f"From {o.best_strategy}, written to `best.toml` (run it with "
+              f"`wq run {o.paths['best']}`).", "", "| setting | pipeline | tuned |", "|---|---|---|"]
+    for n in o.space.names:
+        lines.append(f"| `{n}` | {_fmt(pipeline.get(n, ''))} | {_fmt(o.best_params[n])} |")
+    lines += [""]
+    if not o.test.empty:
+        cols = [c for c in ("strategy", "model", "target", "MAPE", "pMAPE", "RMSE", "NSE", "KGE") if c in o.test]
+        lines += ["## Test period (used once, after tuning, for reporting only)", "",
+                  "The tuned pipeline was run once on the test period, after every choice was made; persistence "
+                  "is shown for reference. Nothing here fed back into the tuning. Full run: `best_run/report.md`.",
+                  "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for row in o.test[cols].itertuples(index=False):
+            lines.append("| " + " | ".join(_fmt(v) for v in row) + " |")
+        lines += [""]
+    lines += ["## Files", "",
+              "- `best.toml`: the complete pipeline with the best settings (absolute data path).",
+              "- `logbook.csv`: one row per generation (per batch for random / optuna): evaluations, best, "
+              "min / mean / max / std fitness, seconds.",
+              "- `evaluations.csv`: every individual: settings, fitness, seconds, cached (answered without "
+              "training), error, seed, adjusted (constraint clipping applied).",
+              "- `convergence.png`: best-so-far and generation mean against evaluations spent.",
+              "- `checkpoint.json` (GA) and `result_<strategy>.json` (baselines): for `--resume`.",
+              "- `best_run/`: the single test-period run of `best.toml`.", "",
+              "![convergence](convergence.png)", ""]
+    return "\n".join(lines)
