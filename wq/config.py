@@ -37,7 +37,7 @@ DEFAULTS: dict[str, Any] = {
         "name": "dwt-pca-lstm", "lags": 7, "horizon": 1, "hidden": 32, "layers": 1, "dropout": 0.1,
         "epochs": 300, "patience": 20, "batch": 64, "lr": 1e-3, "device": "cpu", "season": 0,
         "C": 10.0, "epsilon": 0.01, "max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 15,
-        "l2_regularization": 0.0,
+        "l2_regularization": 0.0, "change": True,
     },
     "compare": {"models": []},
     "evaluate": {"peak_quantile": 0.9, "zeros": "skip", "folds": 0},
@@ -216,7 +216,7 @@ class Pipeline:
             name or self.model_name, targets=self.targets, drivers=self.drivers, calendar=self.calendar,
             lags=m["lags"], horizon=m["horizon"], preprocess=self.preprocess, model=m,
             seed=self.seed if seed is None else seed, season=m["season"] or None,
-            holidays=self.raw["data"].get("holidays", "US"),
+            holidays=self.raw["data"].get("holidays", "US"), change=bool(m["change"]),
         )
 
     # -- edits ---------------------------------------------------------------------------------------------

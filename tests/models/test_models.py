@@ -110,3 +110,17 @@ def test_bad_settings_are_config_errors(wetland):
     with pytest.raises(Exception) as info:
         build("lstm", lags=400).fit(wetland.iloc[:240])
     assert "lags" in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["dwt-pca-lstm", "hgb"])
+def test_change_mode_is_causal_and_round_trips(wetland, name, tmp_path):
+    model = build(name, change=True).fit(wetland.iloc[:240])
+    base = model.predict(wetland, wetland.index[[250, 280]])
+    assert np.isfinite(base["predicted"]).all()
+    changed = wetland.copy()
+    changed.iloc[251:] *= 1.7
+    pd.testing.assert_frame_equal(base.iloc[:2 * len(TARGETS)], model.predict(changed, wetland.index[[250]]))
+    loaded = Forecaster.from_files(model.to_files())
+    pd.testing.assert_frame_equal(base, loaded.predict(wetland, wetland.index[[250, 280]]))
+    level = build(name, change=False).fit(wetland.iloc[:240]).predict(wetland, wetland.index[[250, 280]])
+    assert not np.allclose(level["predicted"], base["predicted"])

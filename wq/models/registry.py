@@ -54,9 +54,10 @@ def model_class(name: str):
 
 def make_model(name: str, *, targets, drivers=(), calendar=(), lags: int = 7, horizon: int = 1,
                preprocess: dict | None = None, model: dict | None = None, seed: int = 0,
-               season: int | None = None, holidays: str | None = "US"):
+               season: int | None = None, holidays: str | None = "US", change: bool = False):
     """Build an unfitted forecaster by name. ``model`` holds the [model] settings (hidden, lr, ...): the
-    fixed parts of a recipe (the BP network's 20 hidden units, the SVR's C = 10) win over them."""
+    fixed parts of a recipe (the BP network's 20 hidden units, the SVR's C = 10) win over them. ``change``:
+    learned components forecast the change from the origin's value instead of the level."""
     from wq.models.naive import NaiveForecaster
     from wq.models.windowed import WindowForecaster
 
@@ -74,4 +75,4 @@ def make_model(name: str, *, targets, drivers=(), calendar=(), lags: int = 7, ho
             comp[key] = model[key]
     return WindowForecaster(name, targets, drivers=drivers, calendar=calendar, lags=lags, horizon=horizon,
                             preprocess=preprocess, parts=recipe["parts"], driver_repr=recipe["driver_repr"],
-                            component=comp, seed=seed, holidays=holidays)
+                            component=comp, seed=seed, holidays=holidays, change=change)

@@ -48,7 +48,8 @@ def _component(spec: dict):
 class WindowForecaster(Forecaster):
     def __init__(self, name: str, targets, drivers=(), calendar=(), lags: int = 7, horizon: int = 1,
                  preprocess: dict | None = None, parts: str = "dual", driver_repr: str = "pcs",
-                 component: dict | None = None, seed: int = 0, holidays: str | None = "US"):
+                 component: dict | None = None, seed: int = 0, holidays: str | None = "US",
+                 change: bool = False):
         super().__init__(targets, horizon, seed)
         self.name = name
         self.drivers = list(drivers)
@@ -59,6 +60,7 @@ class WindowForecaster(Forecaster):
         self.driver_repr = driver_repr if self.drivers else "none"
         self.component = dict(component or {"kind": "neural", "cell": "lstm"})
         self.holidays = holidays
+        self.change = bool(change)
         if parts not in ("dual", "single"):
             raise ConfigError(f"parts must be 'dual' or 'single', got {parts!r}")
         if driver_repr not in ("pcs", "drivers", "none"):
@@ -156,13 +158,29 @@ class WindowForecaster(Forecaster):
         self.components_ = []
         for i, (part, inputs, targets) in enumerate(self._components_layout(layout)):
             future = layout["calendar"]
-            tr = split_sequences(S_train, self.lags, inputs, targets, future)
-            va = split_sequences(S[val], self.lags, inputs, targets, future, origins[val]) if val.any() else None
+            tr = self._as_change(split_sequences(S_train, self.lags, inputs, targets, future))
+            va = (self._as_change(split_sequences(S[val], self.lags, inputs, targets, future, origins[val]))
+                  if val.any() else None)
             comp = _component(self.component)
             comp.fit(tr, va, seed=self.seed + 1000 * i, progress=progress, label=f"{self.name}[{part}]")
             self.components_.append((part, inputs, targets, comp))
         self.fit_seconds_ = time.perf_counter() - t0
         return self
+
+    def _as_change(self, ws: WindowSet) -> WindowSet:
+        """With ``change``, a component learns y(t+s) - y(t) of its part instead of the level y(t+s): the
+        target's own lags are the first inputs of every component, so y(t) is X[:, -1, :k]. Trees and small
+        networks then need not extrapolate a level outside the training range."""
+        if not self.change:
+            return ws
+        k = ws.Y.shape[2]
+        return WindowSet(ws.X, ws.Z, ws.Y - ws.X[:, -1:, :k], ws.origins)
+
+    def _component_predict(self, comp, ws: WindowSet) -> np.ndarray:
+        pred = comp.predict(ws)
+        if self.change:
+            pred = pred + ws.X[:, -1:, :pred.shape[2]].astype(np.float64)
+        return pred
 
     def sequences(self, frame: pd.DataFrame, extra: int = 0, origins: np.ndarray | None = None):
         """Preprocess ``frame`` with the fitted stages and cut it into sequences (N, lags + horizon, C)."""
@@ -187,7 +205,7 @@ class WindowForecaster(Forecaster):
         total = None
         for _, inputs, targets, comp in self.components_:
             ws = split_sequences(S, self.lags, inputs, targets, self.layout_["calendar"], positions)
-            pred = comp.predict(ws)
+            pred = self._component_predict(comp, ws)
             total = pred if total is None else total + pred
         return self.preprocessor_.inverse_target(total, parts, positions)
 
@@ -196,7 +214,8 @@ class WindowForecaster(Forecaster):
         parts = self.preprocessor_.transform(frame)
         M, _ = self._matrix(parts, frame.index, extra=self.horizon)
         S, positions = sequence_windows(M, self.lags, self.horizon, positions)
-        return {part: comp.predict(split_sequences(S, self.lags, inputs, targets, self.layout_["calendar"], positions))
+        return {part: self._component_predict(comp, split_sequences(S, self.lags, inputs, targets,
+                                                                    self.layout_["calendar"], positions))
                 for part, inputs, targets, comp in self.components_}
 
     # -- persistence ----------------------------------------------------------------------------------------
@@ -204,7 +223,7 @@ class WindowForecaster(Forecaster):
         return {"name": self.name, "targets": self.targets, "drivers": self.drivers, "calendar": self.calendar,
                 "lags": self.lags, "horizon": self.horizon, "preprocess": self.preprocess, "parts": self.parts,
                 "driver_repr": self.driver_repr, "component": self.component, "seed": self.seed,
-                "holidays": self.holidays}
+                "holidays": self.holidays, "change": self.change}
 
     def get_state(self) -> dict:
         comps = []

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The daily batch forecast, as a scheduler (cron, systemd timer) calls it. See docs/batch.md.
+#
+#   pipelines/daily_forecast.sh [ARTIFACT [DATA [STORE]]]
+#
+# Arguments override the environment:
+#   WQ_ARTIFACT        artifact directory, or a folder of artifacts (required)
+#   WQ_DATA            fresh data file (default: the file each artifact was trained on)
+#   WQ_STORE           SQLite forecast store, created if absent (required; its folder must exist)
+#   WQ_MAX_STALENESS   allowed age of the last complete observation, e.g. 1D or 36h
+#                      (default: the pipeline's [batch] max_staleness; unset there: not checked)
+#   WQ_PYTHON          Python interpreter with wq installed (default: python3 on PATH)
+#   WQ_EXTRA_ARGS      more options for `wq forecast`, e.g. "--threads 2"
+#
+# Runs `python -m wq.batch forecast` (the same command as `wq forecast`, without importing the other
+# subcommands, so it starts faster), logs to stderr with timestamps, and exits with its code:
+# 0 ok, 2 bad input (stale or malformed data, bad artifact, bad option: nothing written), 1 unexpected.
+set -euo pipefail
+
+log() { printf '%s daily_forecast: %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$*" >&2; }
+
+artifact="${1:-${WQ_ARTIFACT:-}}"
+data="${2:-${WQ_DATA:-}}"
+store="${3:-${WQ_STORE:-}}"
+python="${WQ_PYTHON:-python3}"
+
+if [[ -z "$artifact" || -z "$store" ]]; then
+    log "usage: daily_forecast.sh ARTIFACT [DATA [STORE]] (or set WQ_ARTIFACT, WQ_DATA, WQ_STORE); artifact and store are required"
+    exit 2
+fi
+
+args=(forecast --artifact "$artifact" --store "$store")
+[[ -n "$data" ]] && args+=(--data "$data")
+[[ -n "${WQ_MAX_STALENESS:-}" ]] && args+=(--max-staleness "$WQ_MAX_STALENESS")
+if [[ -n "${WQ_EXTRA_ARGS:-}" ]]; then
+    read -r -a extra <<< "$WQ_EXTRA_ARGS"
+    args+=("${extra[@]}")
+fi
+
+log "start: artifact $artifact, data ${data:-<as trained>}, store $store"
+rc=0
+"$python" -m wq.batch "${args[@]}" || rc=$?
+case "$rc" in
+    0) log "done" ;;
+    2) log "failed: bad input (see the error above); nothing was written" ;;
+    *) log "failed: unexpected error (exit $rc); nothing was written" ;;
+esac
+exit "$rc"
