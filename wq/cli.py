@@ -80,7 +80,7 @@ def _pipeline_from_args(args):
         raw["data"]["drivers"] = _csv_list(args.drivers)
     if args.seed is not None:
         raw["seed"] = args.seed
-    if args.epochs:
+    if args.epochs is not None:
         raw["model"]["epochs"] = args.epochs
     if args.device:
         if args.device == "cuda":
