@@ -43,6 +43,7 @@ time = "date"
 target = ["cod_out_mgl", "nh3n_out_mgl"]
 drivers = ["air_temp_c", "rain_mm", "inflow_m3d", "cod_in_mgl"]
 calendar = ["day_of_week"]
+freq = "D"
 fill_limit = 7
 fill_method = "{fill}"
 [split]
@@ -151,7 +152,8 @@ def test_forecast_from_artifact_equals_in_memory_model(env) -> None:
     mem_bm = fc.BatchModel(path=res.path, artifact=bm.artifact, pipeline=bm.pipeline, model=res.model)
     frame = read_fresh_data(bm, env["full_csv"]).frame
     as_ofs = frame.index[-10:]
-    pd.testing.assert_frame_equal(forecast_rows(bm, frame, as_ofs), forecast_rows(mem_bm, frame, as_ofs))
+    pd.testing.assert_frame_equal(forecast_rows(bm, frame, as_ofs), forecast_rows(mem_bm, frame, as_ofs),
+                                  check_exact=True)
 
 
 @pytest.mark.parametrize("block", [fc.BLOCK, 4])
@@ -166,7 +168,7 @@ def test_backfill_equals_separate_runs_with_the_data_of_each_day(env, monkeypatc
         path = write_upto(env["sim"], day, env["root"] / f"upto-{day.date()}.csv")
         one_by_one.append(batch_forecast([bm], data=path).rows)  # default as-of: the last day of that file
     sep = pd.concat(one_by_one, ignore_index=True)
-    pd.testing.assert_frame_equal(back.reset_index(drop=True), sep)
+    pd.testing.assert_frame_equal(back.reset_index(drop=True), sep, check_exact=True)
 
 
 def test_as_of_uses_only_data_up_to_it(env) -> None:
@@ -176,7 +178,7 @@ def test_as_of_uses_only_data_up_to_it(env) -> None:
     changed = fresh.frame.copy()
     changed.loc["2019-07-11":] *= 3.0  # the future of the as-of time
     b = forecast_rows(bm, changed, pd.DatetimeIndex(["2019-07-10"]))
-    pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
     changed.loc["2019-07-10"] *= 3.0  # the as-of day itself is used
     c = forecast_rows(bm, changed, pd.DatetimeIndex(["2019-07-10"]))
     assert not np.allclose(a["value"], c["value"])
@@ -191,7 +193,7 @@ def test_store_exactly_once_and_next_day_appends(env, tmp_path) -> None:
     first = ForecastStore(db).read()
     r2 = batch_forecast([bm], data=day1, store=db).result
     assert (r1.inserted, r2.inserted, r2.unchanged, r2.updated) == (4, 0, 4, 0)
-    pd.testing.assert_frame_equal(ForecastStore(db).read(), first)  # issue times included
+    pd.testing.assert_frame_equal(ForecastStore(db).read(), first, check_exact=True)  # issue times included
     r3 = batch_forecast([bm], data=day2, store=db).result
     assert r3.inserted == 4
     rows = ForecastStore(db).read()
@@ -229,7 +231,7 @@ def test_failure_inside_the_write_leaves_the_store_as_it_was(env, tmp_path, monk
     with pytest.raises(OSError, match="injected"):
         batch_forecast([bm], data=env["full_csv"], backfill=("2019-07-01", "2019-07-19"), store=db)
     monkeypatch.undo()
-    pd.testing.assert_frame_equal(ForecastStore(db).read(), before)
+    pd.testing.assert_frame_equal(ForecastStore(db).read(), before, check_exact=True)
     assert ForecastStore(db).integrity_check() == "ok"
 
 
@@ -305,9 +307,11 @@ def test_stale_and_filled_data(env, tmp_path) -> None:
 def test_fresh_data_checked_against_the_fingerprint(env, tmp_path) -> None:
     bm = load_batch_model(env["naive"].path)
     sim = env["sim"]
-    weekly = sim.loc[pd.to_datetime(sim["date"]).isin(pd.date_range("2019-01-01", "2019-07-19", freq="7D"))]
+    weekly = sim.loc[pd.to_datetime(sim["date"]).isin(pd.date_range("2019-03-10", "2019-07-19", freq="7D"))]
     weekly.to_csv(tmp_path / "weekly.csv", index=False)
-    with pytest.raises(DataError, match="frequency changed.*'7D'.*'D'"):
+    # freq = "D" in the pipeline: the data layer puts weekly data on the daily grid and fills 6-day gaps
+    # (fill_limit 7); the observed rows' median step shows the change
+    with pytest.raises(DataError, match="frequency changed: the observations are 7 days 00:00:00 apart.*'D'"):
         batch_forecast([bm], data=tmp_path / "weekly.csv")
     sim.drop(columns=["rain_mm"]).to_csv(tmp_path / "norain.csv", index=False)
     with pytest.raises(DataError, match="rain_mm"):

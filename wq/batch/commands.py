@@ -39,7 +39,6 @@ def cmd_forecast(args) -> int:
     from wq.batch.forecast import batch_forecast
     from wq.errors import ConfigError
 
-    _set_threads(args)
     if args.store is None and args.csv is None and not args.dry_run:
         raise ConfigError("wq forecast: give --store PATH (SQLite) or --csv PATH, or --dry-run to write nothing")
     run = batch_forecast(
@@ -52,6 +51,7 @@ def cmd_forecast(args) -> int:
         now=args.now,
         max_staleness=args.max_staleness,
         on_conflict=args.on_conflict,
+        threads=args.threads or 1,  # small networks run fastest on one thread; torch is imported only if needed
         progress=_progress(args.quiet),
     )
     for s in run.summaries:
@@ -124,7 +124,7 @@ def register(sub) -> None:
                    help="a stored forecast with a different value: replace it (default) or fail")
     f.add_argument("--dry-run", action="store_true", help="forecast and print the rows, write nothing")
     f.add_argument("--print", action="store_true", help="also print the rows as CSV")
-    f.add_argument("--threads", type=int, help="torch CPU threads")
+    f.add_argument("--threads", type=int, help="torch CPU threads (default 1)")
     f.add_argument("--quiet", action="store_true", help="no log lines")
     f.set_defaults(func=cmd_forecast)
 

@@ -10,7 +10,9 @@ Steps (issue 6, items 2-4), for each artifact:
    (so the same gap rule: fill limit, fill method, long gaps) with the path given, else the path the
    model was trained on.
 3. **Check** them against the training data's fingerprint (:func:`wq.batch.artifact.check_fresh_data`):
-   the same columns and the same frequency. Gaps beyond the pipeline's rule are the data layer's error.
+   the same columns and the same frequency, also for the observed rows alone (the median step between
+   rows with an observed value: weekly data on a daily grid, filled by the gap rule, are refused). Gaps
+   beyond the pipeline's rule are the data layer's error.
 4. **As-of times.** Default: the last time in the data. ``as_of``: that time (it must be on the data's
    grid and inside the data). ``backfill=(FROM, TO)``: every time of the data's grid in [FROM, TO].
    Only data up to each as-of time are used: the frame is cut at the (last) as-of time and every
@@ -36,6 +38,8 @@ Steps (issue 6, items 2-4), for each artifact:
 from __future__ import annotations
 
 import os
+import re
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -126,7 +130,8 @@ class BatchModel:
 
 
 def _artifact_error(root: Path, exc: Exception) -> ArtifactError:
-    text = str(exc)
+    """The error on one line (torch's shape errors span several), prefixed with the artifact."""
+    text = re.sub(r"\s*\n\s*", "; ", str(exc).strip())
     return ArtifactError(text if text.startswith(f"artifact {root}") else f"artifact {root}: {text}")
 
 
@@ -168,7 +173,7 @@ def load_batch_model(path: str | os.PathLike[str]) -> BatchModel:
     except ArtifactError as exc:
         raise _artifact_error(root, exc) from None
     except ConfigError as exc:  # e.g. an unknown model name in model.json
-        raise ArtifactError(f"artifact {root}: the model does not load: {exc}") from None
+        raise _artifact_error(root, ConfigError(f"the model does not load: {exc}")) from None
     if list(model.targets) != list(meta["targets"]):
         raise ArtifactError(
             f"artifact {root}: the model forecasts {list(model.targets)}, the manifest says {list(meta['targets'])}"
@@ -229,8 +234,27 @@ def read_fresh_data(bm: BatchModel, data_path: str | os.PathLike[str] | None = N
     else:
         observed = ~filled.reindex(index=frame.index, columns=frame.columns).fillna(False).astype(bool)
         observed &= frame.notna()
+    _check_observed_step(frame.index[observed.any(axis=1).to_numpy()], bm.fingerprint.get("freq"), source)
     return FreshData(frame=frame, observed=observed, path=Path(spec.path), notes=list(loaded.notes),
                      fill_method=str(spec.fill_method))
+
+
+def _check_observed_step(times: pd.DatetimeIndex, freq: str | None, source: str) -> None:
+    """A changed frequency that the data layer's grid would hide: with ``freq = "D"`` in the pipeline, weekly
+    data land on the daily grid and short gaps are filled, so the frame looks daily. The median step between
+    rows with at least one observed (not filled) value must equal the trained step (fixed steps only)."""
+    if not freq or len(times) < 3:
+        return
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+    except (ValueError, TypeError):  # calendar steps (months, business days) have no fixed length
+        return
+    median = pd.Timedelta(int(np.median(np.diff(times.asi8))))
+    if median != step:
+        raise DataError(
+            f"{source}: frequency changed: the observations are {median} apart (median step of the rows with an "
+            f"observed value), the model was trained at {freq!r}"
+        )
 
 
 def _timestamp(value: object, what: str) -> pd.Timestamp:
@@ -410,6 +434,7 @@ def batch_forecast(
     max_staleness: object = None,
     issued_at: pd.Timestamp | None = None,
     on_conflict: str = "update",
+    threads: int | None = None,
     progress: Progress = None,
 ) -> ForecastRun:
     """Forecast with every artifact and write all rows in one transaction (see the module docstring).
@@ -419,6 +444,7 @@ def batch_forecast(
     training file). ``store`` (SQLite) or ``csv``: where to write; neither: nothing is written (dry
     run). ``max_staleness``: overrides each pipeline's ``[batch] max_staleness``. ``now``: the
     reference time of the staleness check for the default as-of (default: current UTC time).
+    ``threads``: torch CPU threads for the networks (set only when a loaded model imported torch).
     Every artifact is loaded, checked and forecast before anything is written.
     """
     from wq.batch.store import ForecastStore, write_csv
@@ -439,6 +465,8 @@ def batch_forecast(
     if len({(b.name, b.version_id) for b in bms}) != len(bms):
         dup = [f"{b.name} {b.version_id}" for b in bms]
         raise ArtifactError(f"the same artifact (pipeline and version) is given twice: {dup}")
+    if threads and "torch" in sys.modules:  # set only when a loaded model needs torch: no import for others
+        sys.modules["torch"].set_num_threads(int(threads))
     reference_now = None if now is None else _timestamp(now, "now")
     cache: dict[str, FreshData] = {}
     pieces, summaries = [], []
@@ -467,6 +495,10 @@ def batch_forecast(
                 ref = reference_now if reference_now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
                 check_staleness(complete, pd.DatetimeIndex([ref]), allowed, label="now", source=source)
         train_end = pd.Timestamp(bm.fingerprint["end"])
+        train_start = pd.Timestamp(bm.fingerprint["start"])
+        if progress and frame.index[0] != train_start:
+            progress(f"note: fresh data start at {frame.index[0]}, the training data at {train_start}: causal stages "
+                     "give the same values only once their windows hold enough history")
         rows = forecast_rows(bm, frame, as_ofs)
         pieces.append(rows)
         summary = {
