@@ -29,6 +29,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -53,17 +54,22 @@ def env() -> dict[str, str]:
 
 def timed(cmd: list[str], runs: int, warmup: int = 1) -> dict:
     """Wall times (s) of ``runs`` fresh processes after ``warmup`` untimed ones; every run must exit 0."""
-    times = []
+    times, cpu, loads = [], [], []
     for i in range(warmup + runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=REPO)
         dt = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if proc.returncode != 0:
             raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr}")
         if i >= warmup:
             times.append(dt)
+            cpu.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+            loads.append(os.getloadavg()[0])
     return {"runs": runs, "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-            "times_s": [round(t, 3) for t in times], "load_avg": os.getloadavg()[0]}
+            "cpu_median_s": statistics.median(cpu), "times_s": [round(t, 3) for t in times],
+            "cpu_s": [round(t, 3) for t in cpu], "load_avg": statistics.median(loads)}
 
 
 def sample_forecast(work: Path, runs: int, epochs: int) -> dict:
@@ -149,22 +155,24 @@ def write_readme(out: Path, res: dict) -> None:
     m = res.get("many")
 
     def row(name: str, r: dict) -> str:
-        return f"| {name} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['max_s']:.2f} | {r['load_avg']:.1f} |"
+        return (f"| {name} | {r['median_s']:.2f} | {r['min_s']:.2f} | {r['max_s']:.2f} | {r['cpu_median_s']:.2f} "
+                f"| {r['load_avg']:.1f} |")
 
     lines = [
         "# Batch forecast benchmark",
         "",
         f"Written by `python pipelines/bench_batch.py` on {res['when']} ({res['machine']}; "
         f"{res['cpus']} CPUs shared with other work: the 1-minute load average is in each row). "
-        "Wall time of fresh processes, start to exit, after one untimed warm-up run.",
+        "Wall time of fresh processes, start to exit, after one untimed warm-up run, and the CPU time (user + sys) "
+        "they used: on a loaded machine the wall time stretches with the load, the CPU time much less.",
         "",
         f"## One forecast of the sample pipeline (goal: under 3 s)",
         "",
         f"Model {s['model']} (hidden {s['hidden']}), targets {', '.join(s['targets'])}, {s['drivers']} drivers, "
         f"{s['train_rows']} rows of data read, checked and forecast; one SQLite upsert.",
         "",
-        "| command | median s | min s | max s | load |",
-        "|---|---|---|---|---|",
+        "| command | wall median s | wall min s | wall max s | CPU median s (user+sys) | load |",
+        "|---|---|---|---|---|---|",
         row("`python -m wq forecast`", s["wq_forecast"]),
         row("`python -m wq.batch forecast` (daily_forecast.sh)", s["wq_batch_forecast"]),
         row("imports only: `wq` with all subcommands", s["imports_wq_cli_all_commands"]),
@@ -181,8 +189,8 @@ def write_readme(out: Path, res: dict) -> None:
             "",
             "| | wall s |",
             "|---|---|",
-            f"| one call, all {m['sites']} sites, one transaction (median of {m['one_call']['runs']}) | "
-            f"{m['one_call']['median_s']:.2f} |",
+            f"| one call, all {m['sites']} sites, one transaction (median of {m['one_call']['runs']}; "
+            f"CPU {m['one_call']['cpu_median_s']:.1f} s) | {m['one_call']['median_s']:.2f} |",
             f"| one call per site (median of {m['single_calls_measured']} measured) | {m['single_call_median_s']:.2f} |",
             f"| {m['sites']} single calls (extrapolated: median x {m['sites']}) | "
             f"{m['single_calls_extrapolated_total_s']:.0f} |",

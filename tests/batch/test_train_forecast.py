@@ -113,6 +113,23 @@ def test_existing_artifact_is_refused_unless_overwrite(env) -> None:
         train_artifact(pipeline_for(env["root"], env["train_csv"], "persistence"), env["naive"].path)
 
 
+def test_a_crash_while_writing_leaves_no_artifact(env, tmp_path, monkeypatch) -> None:
+    import wq.batch.artifact as art_mod
+
+    real, calls = art_mod._write_file, []
+
+    def write_then_crash(path, data):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full (injected)")
+        real(path, data)
+
+    monkeypatch.setattr(art_mod, "_write_file", write_then_crash)
+    with pytest.raises(OSError, match="injected"):
+        train_artifact(pipeline_for(tmp_path, env["train_csv"], "persistence"), tmp_path / "arts" / "a")
+    assert len(calls) == 2 and list((tmp_path / "arts").iterdir()) == []  # no artifact, no temporary left
+
+
 def test_validation_mape_of_persistence_by_hand(env) -> None:
     res = env["naive"]
     frame = res.frame
