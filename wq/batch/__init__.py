@@ -4,6 +4,11 @@
   the training data's fingerprint and the fresh-data check.
 - :mod:`wq.batch.store`: the SQLite forecast store (and a CSV alternative) with exactly-once upserts.
 - :mod:`wq.batch.score`: metrics of past forecasts per step and month, and a drift flag.
+- :mod:`wq.batch.train`: ``wq train``, a pipeline's model fitted on all history, written as an artifact.
+- :mod:`wq.batch.forecast`: ``wq forecast``, forecasts from artifacts and fresh data into the store
+  (as-of, backfill, staleness, many artifacts in one transaction).
+- :mod:`wq.batch.monitor`: ``wq score``, stored forecasts scored against the observations since.
+- :mod:`wq.batch.commands`: the three subcommands; ``python -m wq.batch`` runs them alone.
 """
 
 from wq.batch.artifact import (
@@ -15,8 +20,11 @@ from wq.batch.artifact import (
     read_artifact,
     write_artifact,
 )
+from wq.batch.forecast import BatchModel, ForecastRun, batch_forecast, find_artifacts, load_batch_model
+from wq.batch.monitor import score_store
 from wq.batch.score import ScoreResult, format_score, score_forecasts
 from wq.batch.store import SCHEMA_VERSION, ForecastStore, WriteResult, read_csv, write_csv
+from wq.batch.train import TrainResult, train_artifact
 
 __all__ = [
     "ARTIFACT_FORMAT",
@@ -34,4 +42,12 @@ __all__ = [
     "WriteResult",
     "read_csv",
     "write_csv",
+    "TrainResult",
+    "train_artifact",
+    "BatchModel",
+    "ForecastRun",
+    "batch_forecast",
+    "find_artifacts",
+    "load_batch_model",
+    "score_store",
 ]
