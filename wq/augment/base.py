@@ -1,0 +1,309 @@
+"""The contract every generator of synthetic training windows follows, and the registry of generators.
+
+Data contract: real windows are a float array ``W`` of shape ``(N, L, F)`` -- N windows of L consecutive
+time steps (lags + horizon) of F channels, already min-max scaled on the training part only. A generator
+learns their distribution in :meth:`WindowGenerator.fit` and draws new windows of the same shape in
+:meth:`WindowGenerator.sample`. It sees nothing but the windows it is given: the caller guarantees they
+come from the training part.
+
+Output clipping: every sample is clipped to the per-channel ``[data_min_, data_max_]`` of the windows seen
+in ``fit``, so synthetic windows never leave the range of the training data, also after the caller's
+inverse scaling (min-max scaling is monotone per channel).
+
+Persistence: :meth:`WindowGenerator.save` writes ``generator.json`` (method, settings, fitted numbers,
+loss curves) and ``weights.pt`` (``torch.save`` of a dict of tensors); :meth:`WindowGenerator.load` reads
+them back with ``torch.load(weights_only=True)``, so loading never runs code from the file.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from wq.errors import ArtifactError, ConfigError, DataError, WqError
+
+__all__ = [
+    "WindowGenerator",
+    "NotFittedError",
+    "check_windows",
+    "make_generator",
+    "available_generators",
+    "register_generator",
+    "load_generator",
+]
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "generator.json"
+WEIGHTS_FILE = "weights.pt"
+
+
+class NotFittedError(WqError):
+    """A generator was used before :meth:`WindowGenerator.fit`."""
+
+
+def check_windows(W: Any, name: str = "W", min_windows: int = 1) -> np.ndarray:
+    """Validate real windows and return them as a C-contiguous float32 array of shape (N, L, F).
+
+    Raises :class:`wq.errors.DataError` naming the argument, and the window, step and channel of the first
+    non-finite value.
+    """
+    try:
+        X = np.asarray(W, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name}: windows must be a numeric array of shape (N, L, F): {exc}") from exc
+    if X.ndim != 3:
+        raise DataError(f"{name}: windows must have shape (N, L, F), got {X.ndim} dimension(s) {X.shape}")
+    if X.shape[0] < min_windows or X.shape[1] < 1 or X.shape[2] < 1:
+        raise DataError(f"{name}: need at least {min_windows} window(s) with L >= 1 and F >= 1, got shape {X.shape}")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        i, t, f = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError(
+            f"{name}: {int(bad.sum())} non-finite value(s); first at window {i}, step {t}, channel {f} "
+            f"(value {X[i, t, f]!r})"
+        )
+    return np.ascontiguousarray(X)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, minimum: float = 0.0, strict: bool = True) -> float:
+    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool)
+    if ok:
+        value = float(value)
+        ok = math.isfinite(value) and (value > minimum if strict else value >= minimum)
+    if not ok:
+        rel = ">" if strict else ">="
+        raise ConfigError(f"{name} must be a finite number {rel} {minimum}, got {value!r}")
+    return value
+
+
+class WindowGenerator(ABC):
+    """Learns the distribution of windows ``(N, L, F)`` and samples new ones of the same shape.
+
+    Subclasses implement ``_fit(X, seed)``, ``_sample(n, seed) -> ndarray (n, L, F)``, ``_tensors()`` and
+    ``_set_tensors(tensors)``; this class validates input, records the per-channel range, clips samples
+    to it, and saves / loads. Learned attributes (after ``fit``): ``window_shape_`` (L, F), ``data_min_``
+    and ``data_max_`` (F,), ``history_`` (loss name -> one value per epoch).
+    """
+
+    method: ClassVar[str] = ""
+
+    # -- interface -------------------------------------------------------------------------------------
+    def get_config(self) -> dict[str, Any]:
+        """Constructor arguments as given (JSON-serialisable), like scikit-learn's ``get_params``."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        config = {name: getattr(self, name) for name in names}
+        return json.loads(json.dumps(config))  # tuples -> lists, and fail loudly on non-JSON values
+
+    def fit(self, W: np.ndarray, seed: int = 0) -> "WindowGenerator":
+        """Learn the distribution of the real windows ``W`` (N, L, F); deterministic for a seed."""
+        X = check_windows(W, "W", min_windows=2)
+        seed = _check_int("seed", seed, 0)
+        self._validate_settings()
+        self.window_shape_ = (int(X.shape[1]), int(X.shape[2]))
+        self.data_min_ = X.min(axis=(0, 1)).astype(np.float32)
+        self.data_max_ = X.max(axis=(0, 1)).astype(np.float32)
+        self.history_: dict[str, list[float]] = {}
+        self._fit(X, seed)
+        for key, values in self.history_.items():
+            if not all(math.isfinite(v) for v in values):
+                raise ConfigError(
+                    f"{self.method}: training diverged (non-finite {key!r} loss); try a lower learning rate"
+                )
+        return self
+
+    def sample(self, n: int, seed: int = 0) -> np.ndarray:
+        """Draw ``n`` synthetic windows, float32 of shape (n, L, F), clipped to the fitted per-channel range.
+
+        The same fitted generator and seed always give the same windows.
+        """
+        self._check_fitted()
+        n = _check_int("n", n, 1)
+        seed = _check_int("seed", seed, 0)
+        out = np.asarray(self._sample(n, seed), dtype=np.float32)
+        if out.shape != (n, *self.window_shape_):
+            raise AssertionError(f"{type(self).__name__} sampled shape {out.shape}")  # a bug, not bad input
+        return np.clip(out, self.data_min_, self.data_max_)
+
+    # -- state ----------------------------------------------------------------------------------------------
+    def get_state(self, include_tensors: bool = True) -> dict[str, Any]:
+        """Fitted state as JSON-serialisable numbers and lists (tensors as nested lists when asked)."""
+        self._check_fitted()
+        state: dict[str, Any] = {
+            "format": FORMAT_VERSION,
+            "method": self.method,
+            "config": self.get_config(),
+            "window_shape": list(self.window_shape_),
+            "data_min": self.data_min_.tolist(),
+            "data_max": self.data_max_.tolist(),
+            "history": {k: [float(v) for v in vals] for k, vals in self.history_.items()},
+            "extra": self._extra_state(),
+        }
+        if include_tensors:
+            state["tensors"] = {k: v.detach().cpu().tolist() for k, v in self._tensors().items()}
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], tensors: dict[str, Any] | None = None) -> "WindowGenerator":
+        """Rebuild a fitted generator from :meth:`get_state` (tensors inside ``state`` or given apart)."""
+        import torch
+
+        try:
+            if state.get("format") != FORMAT_VERSION:
+                raise ArtifactError(f"generator state: unsupported format {state.get('format')!r}")
+            gen = make_generator(state["method"], **state["config"])
+            if cls is not WindowGenerator and not isinstance(gen, cls):
+                raise ArtifactError(f"generator state holds method {state['method']!r}, not a {cls.__name__}")
+            L, F = (int(v) for v in state["window_shape"])
+            gen.window_shape_ = (L, F)
+            gen.data_min_ = np.asarray(state["data_min"], dtype=np.float32).reshape(F)
+            gen.data_max_ = np.asarray(state["data_max"], dtype=np.float32).reshape(F)
+            gen.history_ = {str(k): [float(v) for v in vals] for k, vals in state["history"].items()}
+            gen._set_extra_state(state.get("extra", {}))
+            if tensors is None:
+                if "tensors" not in state:
+                    raise ArtifactError("generator state: no tensors given")
+                tensors = {k: torch.tensor(v, dtype=torch.float32) for k, v in state["tensors"].items()}
+            gen._set_tensors(dict(tensors))
+        except ArtifactError:
+            raise
+        except (ConfigError, KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise ArtifactError(f"generator state is invalid or incompatible: {exc}") from exc
+        return gen
+
+    def save(self, directory: str | Path) -> Path:
+        """Write ``generator.json`` (state without tensors) and ``weights.pt`` (tensors) into ``directory``."""
+        import torch
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        state = self.get_state(include_tensors=False)
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self._tensors().items()}
+        torch.save(tensors, directory / WEIGHTS_FILE)
+        (directory / CONFIG_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> "WindowGenerator":
+        """Load a generator written by :meth:`save`; weights read with ``torch.load(weights_only=True)``."""
+        import torch
+
+        directory = Path(directory)
+        cfg, wts = directory / CONFIG_FILE, directory / WEIGHTS_FILE
+        for path in (cfg, wts):
+            if not path.is_file():
+                raise ArtifactError(f"{path}: missing generator file")
+        try:
+            state = json.loads(cfg.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ArtifactError(f"{cfg}: not a readable generator file: {exc}") from exc
+        try:
+            tensors = torch.load(wts, map_location="cpu", weights_only=True)
+        except Exception as exc:  # the unpickler raises many types; all mean "not a weights file"
+            raise ArtifactError(f"{wts}: cannot be loaded as weights (weights_only=True): {exc}") from exc
+        if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
+            raise ArtifactError(f"{wts}: expected a dict of tensors")
+        try:
+            return cls.from_state(state, tensors)
+        except ArtifactError as exc:
+            raise ArtifactError(f"{directory}: {exc}") from exc
+
+    # -- hooks for subclasses ---------------------------------------------------------------------------
+    def _validate_settings(self) -> None:
+        """Check constructor arguments; raise ConfigError. Called at the start of fit."""
+
+    @abstractmethod
+    def _fit(self, X: np.ndarray, seed: int) -> None: ...
+
+    @abstractmethod
+    def _sample(self, n: int, seed: int) -> np.ndarray: ...
+
+    @abstractmethod
+    def _tensors(self) -> dict[str, Any]:
+        """Learned tensors (torch) to save."""
+
+    @abstractmethod
+    def _set_tensors(self, tensors: dict[str, Any]) -> None: ...
+
+    def _extra_state(self) -> dict[str, Any]:
+        """Further fitted numbers (JSON) a subclass needs to sample."""
+        return {}
+
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:
+        pass
+
+    # -- helpers --------------------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "data_min_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(W, seed) first")
+
+    def _scale_unit(self, X: np.ndarray) -> np.ndarray:
+        """Map each channel from [data_min_, data_max_] to [-1, 1] (a constant channel maps to -1)."""
+        span = np.where(self.data_max_ > self.data_min_, self.data_max_ - self.data_min_, 1.0)
+        return (2.0 * (X - self.data_min_) / span - 1.0).astype(np.float32)
+
+    def _unscale_unit(self, Z: np.ndarray) -> np.ndarray:
+        span = np.where(self.data_max_ > self.data_min_, self.data_max_ - self.data_min_, 1.0)
+        return ((Z + 1.0) * 0.5 * span + self.data_min_).astype(np.float32)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+# -- registry ---------------------------------------------------------------------------------------------
+_REGISTRY: dict[str, Callable[..., WindowGenerator]] = {}
+
+
+def register_generator(name: str, factory: Callable[..., WindowGenerator]) -> None:
+    """Register ``factory(**settings) -> WindowGenerator`` under ``name`` (used by make_generator)."""
+    _REGISTRY[name] = factory
+
+
+def _load_builtins() -> None:
+    # The built-in generators register themselves on import; imported lazily to avoid a cycle.
+    from wq.augment import gan, simple, vae  # noqa: F401
+
+
+def available_generators() -> list[str]:
+    """Names accepted by :func:`make_generator`."""
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def make_generator(method: str, **settings: Any) -> WindowGenerator:
+    """Build a generator by name: "gan", "wgan", "wgan-gp", "vae", "jitter" or "scaling".
+
+    Unknown names or settings raise :class:`wq.errors.ConfigError` listing the valid ones.
+    """
+    _load_builtins()
+    if method not in _REGISTRY:
+        raise ConfigError(f"unknown augmentation method {method!r}; valid: {', '.join(sorted(_REGISTRY))}")
+    factory = _REGISTRY[method]
+    target = getattr(factory, "signature_of", factory)
+    params = inspect.signature(target).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        valid = [p for p in params if p not in ("self", "loss")]
+        unknown = sorted(set(settings) - set(params))
+        if unknown:
+            raise ConfigError(
+                f"augmentation method {method!r}: unknown setting(s) {', '.join(unknown)}; "
+                f"valid: {', '.join(valid)}"
+            )
+    return factory(**settings)
+
+
+def load_generator(directory: str | Path) -> WindowGenerator:
+    """Load any generator saved with :meth:`WindowGenerator.save`."""
+    return WindowGenerator.load(directory)

@@ -1,0 +1,310 @@
+"""Adversarial generators of windows: GAN, WGAN and WGAN-GP -- one trainer, three losses.
+
+* ``gan`` (Goodfellow et al. 2014): discriminator trained with binary cross-entropy on logits; one-sided
+  label smoothing (real labels drawn uniformly in ``label_smoothing`` = [0.9, 1], fake labels 0; Salimans
+  et al. 2016) and, optionally, each label flipped with probability ``label_flip``; non-saturating
+  generator loss -log D(G(z)). Adam lr 2e-4, betas (0.5, 0.999) (Radford et al. 2016); one discriminator
+  step per generator step.
+* ``wgan`` (Arjovsky et al. 2017): critic loss E[D(fake)] - E[D(real)], every critic weight clipped to
+  [-0.01, 0.01] after each critic step, RMSprop lr 5e-5, n_critic = 5; generator loss -E[D(G(z))].
+* ``wgan-gp`` (Gulrajani et al. 2017): the WGAN loss plus the gradient penalty
+  lambda * E[(||grad D(x_hat)||_2 - 1)^2] at random interpolates, lambda = 10, n_critic = 5, Adam lr 1e-4,
+  betas (0.5, 0.9) as in the authors' code; no batch norm in the critic.
+
+Architecture (sized to the data, hidden = 4 units per channel in [16, 64] unless given): the generator is a
+GRU fed by a global code (its initial state) and one noise vector per step, with a tanh output; the
+critic is two 1-D convolutions over time and a linear layer. Windows are mapped per channel to [-1, 1]
+with the range seen in ``fit`` and mapped back when sampling.
+
+An epoch is about one pass of the real windows through the critic: ``ceil(N / (batch * n_critic))``
+generator steps, each after ``n_critic`` critic steps on fresh mini-batches of a shuffled stream.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F_
+
+from wq.augment.base import WindowGenerator, _check_float, _check_int, register_generator
+from wq.augment.nets import ConvCritic, RecurrentGenerator, default_hidden, seeded
+from wq.errors import ConfigError
+
+__all__ = ["AdversarialGenerator", "gradient_penalty", "LOSSES"]
+
+LOSSES = ("gan", "wgan", "wgan-gp")
+
+# Per-loss defaults from the papers: (optimizer, lr, betas, n_critic).
+_DEFAULTS: dict[str, tuple[str, float, tuple[float, float] | None, int]] = {
+    "gan": ("adam", 2e-4, (0.5, 0.999), 1),
+    "wgan": ("rmsprop", 5e-5, None, 5),
+    "wgan-gp": ("adam", 1e-4, (0.5, 0.9), 5),
+}
+
+
+def gradient_penalty(
+    critic: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+    lam: float = 10.0,
+) -> torch.Tensor:
+    """WGAN-GP gradient penalty (Gulrajani et al. 2017, eq. 3).
+
+    ``lam * mean_i (||grad_x critic(x_hat_i)||_2 - 1)^2`` with ``x_hat_i = eps_i * real_i + (1 - eps_i) *
+    fake_i`` and ``eps_i ~ U(0, 1)`` drawn once per sample (``torch.rand(n, 1, ..., generator=generator)``);
+    the norm is over all of a sample's entries. The graph is kept (``create_graph=True``) so the penalty
+    trains the critic.
+    """
+    if real.shape != fake.shape:
+        raise ValueError(f"real {tuple(real.shape)} and fake {tuple(fake.shape)} differ in shape")
+    x_hat = _interpolates(real, fake, generator)
+    (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+    return _penalty(grad, lam)
+
+
+def _interpolates(real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    eps = torch.rand((real.shape[0],) + (1,) * (real.dim() - 1), generator=generator, dtype=real.dtype)
+    return (eps * real.detach() + (1.0 - eps) * fake.detach()).requires_grad_(True)
+
+
+def _penalty(grad: torch.Tensor, lam: float) -> torch.Tensor:
+    return lam * ((grad.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
+
+
+class AdversarialGenerator(WindowGenerator):
+    """GAN / WGAN / WGAN-GP generator of windows ``(N, L, F)`` (see the module docstring for the losses).
+
+    Parameters are stored as given; ``None`` means the per-loss default from the papers: ``hidden`` (4 per
+    channel in [16, 64]), ``n_critic`` (gan 1, wgan 5, wgan-gp 5), ``lr`` (gan 2e-4, wgan 5e-5, wgan-gp
+    1e-4) and ``betas`` (Adam: gan (0.5, 0.999), wgan-gp (0.5, 0.9); WGAN uses RMSprop, no betas).
+    ``time_budget_s`` stops training after the first epoch that ends past the budget; the result then
+    depends on the machine's speed (``stopped_early_`` tells). Learned: ``generator_``, ``critic_``,
+    ``history_`` (per epoch: critic/discriminator and generator losses, and for the Wasserstein losses
+    the estimate E[D(real)] - E[D(fake)] and the penalty), ``epochs_run_``, ``stopped_early_``.
+    """
+
+    def __init__(
+        self,
+        loss: str = "wgan-gp",
+        epochs: int = 100,
+        batch: int = 64,
+        latent: int = 16,
+        hidden: int | None = None,
+        n_critic: int | None = None,
+        lr: float | None = None,
+        betas: tuple[float, float] | None = None,
+        clip: float = 0.01,
+        gp_lambda: float = 10.0,
+        label_smoothing: tuple[float, float] = (0.9, 1.0),
+        label_flip: float = 0.0,
+        time_budget_s: float | None = None,
+    ) -> None:
+        self.loss = loss
+        self.epochs = epochs
+        self.batch = batch
+        self.latent = latent
+        self.hidden = hidden
+        self.n_critic = n_critic
+        self.lr = lr
+        self.betas = betas
+        self.clip = clip
+        self.gp_lambda = gp_lambda
+        self.label_smoothing = label_smoothing
+        self.label_flip = label_flip
+        self.time_budget_s = time_budget_s
+
+    @property
+    def method(self) -> str:  # type: ignore[override]
+        return self.loss
+
+    def _validate_settings(self) -> None:
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        _check_int("epochs", self.epochs, 0)
+        _check_int("batch", self.batch, 1)
+        _check_int("latent", self.latent, 1)
+        if self.hidden is not None:
+            _check_int("hidden", self.hidden, 1)
+        if self.n_critic is not None:
+            _check_int("n_critic", self.n_critic, 1)
+        if self.lr is not None:
+            _check_float("lr", self.lr)
+        if self.betas is not None:
+            b = list(self.betas) if isinstance(self.betas, (list, tuple)) else None
+            if b is None or len(b) != 2 or not all(isinstance(v, (int, float)) and 0 <= v < 1 for v in b):
+                raise ConfigError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
+        _check_float("clip", self.clip)
+        _check_float("gp_lambda", self.gp_lambda, strict=False)
+        s = list(self.label_smoothing) if isinstance(self.label_smoothing, (list, tuple)) else None
+        if s is None or len(s) != 2 or not all(isinstance(v, (int, float)) for v in s) or not 0 <= s[0] <= s[1] <= 1:
+            raise ConfigError(
+                f"label_smoothing must be (low, high) with 0 <= low <= high <= 1, got {self.label_smoothing!r}"
+            )
+        if not isinstance(self.label_flip, (int, float)) or not 0 <= self.label_flip <= 0.5:
+            raise ConfigError(f"label_flip must be a probability in [0, 0.5], got {self.label_flip!r}")
+        if self.time_budget_s is not None:
+            _check_float("time_budget_s", self.time_budget_s)
+
+    def _resolved(self) -> tuple[str, float, tuple[float, float] | None, int]:
+        opt, lr, betas, n_critic = _DEFAULTS[self.loss]
+        lr = float(self.lr) if self.lr is not None else lr
+        if self.betas is not None:
+            betas = (float(self.betas[0]), float(self.betas[1]))
+        n_critic = int(self.n_critic) if self.n_critic is not None else n_critic
+        return opt, lr, betas, n_critic
+
+    def resolved_settings(self) -> dict[str, Any]:
+        """The optimizer, learning rate, betas and n_critic this generator trains with (defaults resolved)."""
+        self._validate_settings()
+        opt, lr, betas, n_critic = self._resolved()
+        return {"optimizer": opt, "lr": lr, "betas": list(betas) if betas else None, "n_critic": n_critic}
+
+    def _optimizer(self, params: Any) -> torch.optim.Optimizer:
+        opt, lr, betas, _ = self._resolved()
+        if opt == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr)
+        try:  # the fused CPU kernel (torch >= 2.4) cuts the per-step overhead that dominates at these sizes
+            return torch.optim.Adam(params, lr=lr, betas=betas or (0.9, 0.999), fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            return torch.optim.Adam(params, lr=lr, betas=betas or (0.9, 0.999))
+
+    def _build(self, L: int, F: int) -> None:
+        self.hidden_ = int(self.hidden) if self.hidden is not None else default_hidden(F)
+        self.generator_ = RecurrentGenerator(int(self.latent), self.hidden_, F)
+        self.critic_ = ConvCritic(F, L, self.hidden_)
+
+    def _fit(self, X: np.ndarray, seed: int) -> None:
+        N, L, F = X.shape
+        _, _, _, n_critic = self._resolved()
+        lo, hi = (float(v) for v in self.label_smoothing)
+        flip, lam, clip = float(self.label_flip), float(self.gp_lambda), float(self.clip)
+        batch = min(int(self.batch), N)
+        iters = max(1, math.ceil(N / (batch * n_critic)))
+        steps = iters * n_critic
+        start = time.perf_counter()
+        names = {
+            "gan": ["discriminator", "generator"],
+            "wgan": ["critic", "generator", "wasserstein"],
+            "wgan-gp": ["critic", "generator", "wasserstein", "gradient_penalty"],
+        }[self.loss]
+        self.history_ = {k: [] for k in names}
+        self.stopped_early_ = False
+        self.epochs_run_ = 0
+        with seeded(seed):
+            self._build(L, F)
+            G, D = self.generator_, self.critic_
+            data = torch.from_numpy(self._scale_unit(X))
+            opt_g, opt_d = self._optimizer(G.parameters()), self._optimizer(D.parameters())
+            noise_shape = (batch, L + 1, int(self.latent))
+            for _ in range(int(self.epochs)):
+                n_perm = math.ceil(steps * batch / N)
+                order = torch.cat([torch.randperm(N) for _ in range(n_perm)])[: steps * batch].view(steps, batch)
+                sums = dict.fromkeys(names, 0.0)
+                for it in range(iters):
+                    D.requires_grad_(True)
+                    with torch.no_grad():  # G is fixed during the critic steps: one call for all of them
+                        fakes = G(torch.randn((n_critic * batch, L + 1, int(self.latent)))).view(n_critic, batch, L, F)
+                    for k in range(n_critic):
+                        real, fake = data[order[it * n_critic + k]], fakes[k]
+                        # one critic call on real, fake (and interpolates): the critic has no batch coupling
+                        if self.loss == "wgan-gp":
+                            x_hat = _interpolates(real, fake)
+                            d_real, d_fake, d_hat = D(torch.cat([real, fake, x_hat])).view(3, batch)
+                        else:
+                            d_real, d_fake = D(torch.cat([real, fake])).view(2, batch)
+                        if self.loss == "gan":
+                            y_real = torch.empty(batch).uniform_(lo, hi)
+                            y_fake = torch.zeros(batch)
+                            if flip > 0:
+                                y_real = torch.where(torch.rand(batch) < flip, 1.0 - y_real, y_real)
+                                y_fake = torch.where(torch.rand(batch) < flip, 1.0 - y_fake, y_fake)
+                            d_loss = F_.binary_cross_entropy_with_logits(
+                                d_real, y_real
+                            ) + F_.binary_cross_entropy_with_logits(d_fake, y_fake)
+                        else:
+                            w = d_real.mean() - d_fake.mean()
+                            d_loss = -w
+                            sums["wasserstein"] += float(w.detach()) / steps
+                            if self.loss == "wgan-gp":
+                                (grad,) = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
+                                gp = _penalty(grad, lam)
+                                d_loss = d_loss + gp
+                                sums["gradient_penalty"] += float(gp.detach()) / steps
+                        opt_d.zero_grad(set_to_none=True)
+                        d_loss.backward()
+                        opt_d.step()
+                        if self.loss == "wgan":
+                            with torch.no_grad():
+                                for p in D.parameters():
+                                    p.clamp_(-clip, clip)
+                        sums[names[0]] += float(d_loss.detach()) / steps
+                    D.requires_grad_(False)
+                    score = D(G(torch.randn(noise_shape)))
+                    if self.loss == "gan":  # non-saturating: -log D(G(z))
+                        g_loss = F_.binary_cross_entropy_with_logits(score, torch.ones_like(score))
+                    else:
+                        g_loss = -score.mean()
+                    opt_g.zero_grad(set_to_none=True)
+                    g_loss.backward()
+                    opt_g.step()
+                    sums["generator"] += float(g_loss.detach()) / iters
+                D.requires_grad_(True)
+                for k in names:
+                    self.history_[k].append(sums[k])
+                self.epochs_run_ += 1
+                if self.time_budget_s is not None and time.perf_counter() - start > float(self.time_budget_s):
+                    self.stopped_early_ = self.epochs_run_ < int(self.epochs)
+                    break
+        G.eval()
+        D.eval()
+
+    def _sample(self, n: int, seed: int) -> np.ndarray:
+        L, _ = self.window_shape_
+        out = []
+        with seeded(seed), torch.no_grad():
+            for start in range(0, n, 4096):  # bounded memory for large n
+                m = min(4096, n - start)
+                out.append(self.generator_(torch.randn(m, L + 1, int(self.latent))))
+        return self._unscale_unit(torch.cat(out).numpy())
+
+    def _tensors(self) -> dict[str, Any]:
+        return dict(self.generator_.state_dict())
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {
+            "hidden": self.hidden_,
+            "epochs_run": getattr(self, "epochs_run_", 0),
+            "stopped_early": getattr(self, "stopped_early_", False),
+        }
+
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:
+        self.hidden_ = int(extra["hidden"])
+        self.epochs_run_ = int(extra.get("epochs_run", 0))
+        self.stopped_early_ = bool(extra.get("stopped_early", False))
+
+    def _set_tensors(self, tensors: dict[str, Any]) -> None:
+        L, F = self.window_shape_
+        self.generator_ = RecurrentGenerator(int(self.latent), self.hidden_, F)
+        self.generator_.load_state_dict(tensors, strict=True)
+        self.generator_.eval()
+
+
+def _registration(loss: str) -> Any:
+    def factory(**settings: Any) -> AdversarialGenerator:
+        if settings.setdefault("loss", loss) != loss:
+            raise ConfigError(f"method {loss!r} cannot take loss={settings['loss']!r}")
+        return AdversarialGenerator(**settings)
+
+    factory.signature_of = AdversarialGenerator  # type: ignore[attr-defined]
+    factory.__doc__ = f"AdversarialGenerator(loss={loss!r}, ...)"
+    return factory
+
+
+for _loss in LOSSES:
+    register_generator(_loss, _registration(_loss))

@@ -1,0 +1,163 @@
+"""Variational autoencoder over windows (Kingma & Welling 2014), sampled from its prior.
+
+Encoder: an LSTM over the window -> mean mu and log-variance log s^2 of a Gaussian code z (``latent``
+dims). Reparameterization: z = mu + s * e, e ~ N(0, I). Decoder: an LSTM whose initial state and every
+input step are set by z, with a tanh output, in the per-channel [-1, 1] units of the fitted range.
+Loss per window = reconstruction + beta * KL, averaged over a mini-batch:
+
+* reconstruction = sum over the L x F entries of (x - x_rec)^2 (a Gaussian likelihood of variance 1/2,
+  up to a constant) in the [-1, 1] units;
+* KL(q(z|x) || N(0, I)) = -1/2 * sum_j (1 + log s_j^2 - mu_j^2 - s_j^2).
+
+Sampling decodes z ~ N(0, I) to the decoder's mean window (no observation noise is added).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from wq.augment.base import WindowGenerator, _check_float, _check_int, register_generator
+from wq.augment.nets import RecurrentEncoder, RecurrentGenerator, default_hidden, seeded
+
+__all__ = ["WindowVAE"]
+
+
+def _decoder_input(z: torch.Tensor, length: int) -> torch.Tensor:
+    """Code (n, latent) -> decoder input (n, L + 1, latent): row 0 sets the state, rows 1..L feed z."""
+    return z.unsqueeze(1).expand(-1, length + 1, -1)
+
+
+class WindowVAE(WindowGenerator):
+    """VAE generator of windows ``(N, L, F)`` (see the module docstring for the loss).
+
+    ``hidden=None`` sizes the LSTMs to the data (4 units per channel in [16, 64]). ``time_budget_s`` stops
+    after the first epoch that ends past the budget (then machine-dependent; ``stopped_early_`` tells).
+    Learned: ``encoder_``, ``decoder_``, ``history_`` ("loss", "reconstruction", "kl" per epoch, means
+    per window), ``epochs_run_``, ``stopped_early_``.
+    """
+
+    method = "vae"
+
+    def __init__(
+        self,
+        epochs: int = 100,
+        latent: int = 8,
+        hidden: int | None = None,
+        beta: float = 1.0,
+        lr: float = 1e-3,
+        batch: int = 64,
+        time_budget_s: float | None = None,
+    ) -> None:
+        self.epochs = epochs
+        self.latent = latent
+        self.hidden = hidden
+        self.beta = beta
+        self.lr = lr
+        self.batch = batch
+        self.time_budget_s = time_budget_s
+
+    def _validate_settings(self) -> None:
+        _check_int("epochs", self.epochs, 0)
+        _check_int("latent", self.latent, 1)
+        if self.hidden is not None:
+            _check_int("hidden", self.hidden, 1)
+        _check_float("beta", self.beta, strict=False)
+        _check_float("lr", self.lr)
+        _check_int("batch", self.batch, 1)
+        if self.time_budget_s is not None:
+            _check_float("time_budget_s", self.time_budget_s)
+
+    def _build(self, F: int, hidden: int) -> None:
+        self.hidden_ = hidden
+        self.encoder_ = RecurrentEncoder(F, self.hidden_, int(self.latent))
+        self.decoder_ = RecurrentGenerator(int(self.latent), self.hidden_, F)
+
+    def _fit(self, X: np.ndarray, seed: int) -> None:
+        N, L, F = X.shape
+        batch = min(int(self.batch), N)
+        steps = max(1, N // batch)  # drop the last incomplete batch
+        beta = float(self.beta)
+        self.history_ = {"loss": [], "reconstruction": [], "kl": []}
+        self.epochs_run_, self.stopped_early_ = 0, False
+        start = time.perf_counter()
+        with seeded(seed):
+            self._build(F, int(self.hidden) if self.hidden is not None else default_hidden(F))
+            data = torch.from_numpy(self._scale_unit(X))
+            params = list(self.encoder_.parameters()) + list(self.decoder_.parameters())
+            opt = torch.optim.Adam(params, lr=float(self.lr))
+            for _ in range(int(self.epochs)):
+                order = torch.randperm(N)[: steps * batch].view(steps, batch)
+                rec_sum, kl_sum = 0.0, 0.0
+                for idx in order:
+                    x = data[idx]
+                    mu, logvar = self.encoder_(x)
+                    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+                    x_rec = self.decoder_(_decoder_input(z, L))
+                    rec = ((x - x_rec) ** 2).sum(dim=(1, 2)).mean()
+                    kl = (-0.5 * (1.0 + logvar - mu**2 - logvar.exp()).sum(dim=1)).mean()
+                    loss = rec + beta * kl
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    opt.step()
+                    rec_sum += float(rec.detach()) / steps
+                    kl_sum += float(kl.detach()) / steps
+                self.history_["loss"].append(rec_sum + beta * kl_sum)
+                self.history_["reconstruction"].append(rec_sum)
+                self.history_["kl"].append(kl_sum)
+                self.epochs_run_ += 1
+                if self.time_budget_s is not None and time.perf_counter() - start > float(self.time_budget_s):
+                    self.stopped_early_ = self.epochs_run_ < int(self.epochs)
+                    break
+        self.encoder_.eval()
+        self.decoder_.eval()
+
+    def _sample(self, n: int, seed: int) -> np.ndarray:
+        L, _ = self.window_shape_
+        out = []
+        with seeded(seed), torch.no_grad():
+            for start in range(0, n, 4096):
+                z = torch.randn(min(4096, n - start), int(self.latent))
+                out.append(self.decoder_(_decoder_input(z, L)))
+        return self._unscale_unit(torch.cat(out).numpy())
+
+    def encode(self, W: np.ndarray) -> np.ndarray:
+        """Posterior means mu (N, latent) of windows in the fitted units (for inspection)."""
+        from wq.augment.base import check_windows
+
+        self._check_fitted()
+        X = check_windows(W, "W")
+        if X.shape[1:] != self.window_shape_:
+            from wq.errors import DataError
+
+            raise DataError(f"W: windows of shape {X.shape[1:]} but the VAE was fitted on {self.window_shape_}")
+        with torch.no_grad():
+            mu, _ = self.encoder_(torch.from_numpy(self._scale_unit(X)))
+        return mu.numpy()
+
+    def _tensors(self) -> dict[str, Any]:
+        out = {f"decoder.{k}": v for k, v in self.decoder_.state_dict().items()}
+        out.update({f"encoder.{k}": v for k, v in self.encoder_.state_dict().items()})
+        return out
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"hidden": self.hidden_, "epochs_run": self.epochs_run_, "stopped_early": self.stopped_early_}
+
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:
+        self.hidden_ = int(extra["hidden"])
+        self.epochs_run_ = int(extra.get("epochs_run", 0))
+        self.stopped_early_ = bool(extra.get("stopped_early", False))
+
+    def _set_tensors(self, tensors: dict[str, Any]) -> None:
+        _, F = self.window_shape_
+        self._build(F, self.hidden_)
+        for prefix, module in (("decoder.", self.decoder_), ("encoder.", self.encoder_)):
+            part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+            module.load_state_dict(part, strict=True)
+            module.eval()
+
+
+register_generator("vae", WindowVAE)
