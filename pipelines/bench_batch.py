@@ -95,6 +95,8 @@ def sample_forecast(work: Path, runs: int, epochs: int) -> dict:
     log("time the imports alone")
     out["imports_wq_cli_all_commands"] = timed(
         [py, "-c", "import wq.cli as c; c._load_extra_commands(); c.build_parser()"], runs)
+    for mod in ("pandas", "sklearn.base", "torch"):
+        out[f"import_{mod}"] = timed([py, "-c", f"import {mod}"], runs)
     out["imports_forecast_path"] = timed(
         [py, "-c", "import wq.batch.commands, wq.batch.forecast, wq.data.load, wq.models.windowed, "
                    "wq.models.networks, wq.preprocess.pipeline"], runs)
@@ -176,7 +178,10 @@ def write_readme(out: Path, res: dict) -> None:
         row("`python -m wq forecast`", s["wq_forecast"]),
         row("`python -m wq.batch forecast` (daily_forecast.sh)", s["wq_batch_forecast"]),
         row("imports only: `wq` with all subcommands", s["imports_wq_cli_all_commands"]),
-        row("imports only: the forecast path", s["imports_forecast_path"]),
+        row("imports only: the forecast path (pandas, scikit-learn, PyWavelets, torch, wq)", s["imports_forecast_path"]),
+        row("`import torch`", s["import_torch"]),
+        row("`import sklearn.base` (the preprocessing stages' base class)", s["import_sklearn.base"]),
+        row("`import pandas`", s["import_pandas"]),
         row("`python -c pass`", s["python_start"]),
         "",
     ]

@@ -12,8 +12,8 @@
 #   WQ_PYTHON          Python interpreter with wq installed (default: python3 on PATH)
 #   WQ_EXTRA_ARGS      more options for `wq forecast`, e.g. "--threads 2"
 #
-# Runs `python -m wq.batch forecast` (the same command as `wq forecast`, without importing the other
-# subcommands, so it starts faster), logs to stderr with timestamps, and exits with its code:
+# Runs `python -m wq.batch forecast` (the same command as `wq forecast`; it imports only the batch commands,
+# whatever the other subcommands import), logs to stderr with timestamps, and exits with its code:
 # 0 ok, 2 bad input (stale or malformed data, bad artifact, bad option: nothing written), 1 unexpected.
 set -euo pipefail
 

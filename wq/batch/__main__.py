@@ -2,7 +2,7 @@
 
 The same commands, options, output and exit codes as ``wq train|forecast|score`` (0 ok, 2 bad input, 1
 unexpected, 3 drift with ``score --fail-on-drift``), but the other command modules (tuning,
-augmentation) are not imported, so a scheduled forecast starts faster. Used by
+augmentation) are not imported, so a scheduled forecast's start-up does not grow with theirs. Used by
 ``pipelines/daily_forecast.sh``.
 """
 
