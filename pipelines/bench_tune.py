@@ -16,6 +16,7 @@ tuning outputs go to --work (default: a temporary folder), not into the reposito
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -84,11 +85,19 @@ def bench_dataset(name: str, pipe: Pipeline, out: Path, work: Path) -> list[dict
     return rows
 
 
-def throughput(pipe: Pipeline, n: int = 8) -> list[dict]:
-    """Evaluations per minute for the same ``n`` evaluations through 1 and 2 worker processes."""
+def timed_evaluation(objective, params: dict, seed: int) -> tuple[float, float, float]:
+    """(fitness, wall seconds, CPU seconds of this process) of one evaluation."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    value = objective(params, seed)
+    return value, time.perf_counter() - w0, time.process_time() - c0
+
+
+def throughput(pipe: Pipeline, n: int = 8, repeats: int = 2) -> list[dict]:
+    """Evaluations per minute for the same ``n`` evaluations with 1 worker (serial, in this process) and 2
+    worker processes, measured ``repeats`` times alternately (1, 2, 1, 2, ...) so that a change of the
+    machine's load hits both; the speedup is total time with 1 worker / total time with 2."""
     from wq.evaluate.backtest import split_point
     from wq.run import load_frame
-    from wq.tune.evaluation import evaluate_one
     from wq.tune.objective import PipelineObjective, current_settings, pipeline_space
     from wq.tune.parallel import make_map
 
@@ -98,23 +107,26 @@ def throughput(pipe: Pipeline, n: int = 8) -> list[dict]:
                             metric="MAPE", observed_mask=None if mask is None else mask.iloc[:start])
     space, _ = pipeline_space(pipe)
     params = current_settings(space, pipe)
-    rows, results = [], {}
-    for workers in (1, 2):
-        pmap = make_map(workers)
-        pmap(evaluate_one, [(obj, params, 100 + i) for i in range(workers)])  # start and warm the workers
-        load = os.getloadavg()[0]
-        t0 = time.perf_counter()
-        out = pmap(evaluate_one, [(obj, params, seed) for seed in range(n)])
-        seconds = time.perf_counter() - t0
-        results[workers] = [f for f, _, _ in out]
-        rows.append({"workers": workers, "evaluations": n, "seconds": round(seconds, 2),
-                     "evaluations_per_minute": round(60 * n / seconds, 2), "load_average_before": round(load, 2)})
-        log(f"throughput: {workers} worker(s): {n} evaluations in {seconds:.1f} s (load average {load:.1f})")
-    rows[1]["speedup"] = round(rows[1]["evaluations_per_minute"] / rows[0]["evaluations_per_minute"], 2)
-    rows[0]["speedup"] = 1.0
-    same = results[1] == results[2]
+    maps = {w: make_map(w) for w in (1, 2)}
+    for w, pmap in maps.items():  # start and warm the workers (imports) before timing
+        pmap(timed_evaluation, [(obj, params, 100 + i) for i in range(w)])
+    rows, fits = [], {1: [], 2: []}
+    for r in range(repeats):
+        for w, pmap in maps.items():
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            out = pmap(timed_evaluation, [(obj, params, seed) for seed in range(n)])
+            seconds = time.perf_counter() - t0
+            fits[w] = [f for f, _, _ in out]
+            rows.append({"repeat": r, "workers": w, "evaluations": n, "seconds": round(seconds, 2),
+                         "evaluations_per_minute": round(60 * n / seconds, 2), "load_average_before": round(load, 2),
+                         "cpu_seconds_per_evaluation": round(sum(c for _, _, c in out) / n, 2),
+                         "wall_seconds_per_evaluation": round(sum(x for _, x, _ in out) / n, 2)})
+            log(f"throughput: {w} worker(s): {n} evaluations in {seconds:.1f} s (load average {load:.1f})")
+    total = {w: sum(r["seconds"] for r in rows if r["workers"] == w) for w in (1, 2)}
     for r in rows:
-        r["identical_fitness_1_vs_2"] = same
+        r["speedup_overall"] = round(total[1] / total[2], 2)
+        r["identical_fitness_1_vs_2"] = fits[1] == fits[2]
     return rows
 
 
@@ -149,16 +161,36 @@ def readme(results: pd.DataFrame, thr: pd.DataFrame, mode_name: str, mode: dict,
     for row in results[cols].itertuples(index=False):
         lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
     lines += [""]
+    for ds, grp in results.groupby("dataset", sort=False):
+        tuned = grp[grp["strategy"] != "untuned pipeline"]
+        base = grp[grp["strategy"] == "untuned pipeline"]
+        v = tuned.loc[tuned["validation_MAPE"].idxmin()]
+        t = tuned.loc[tuned["test_MAPE"].idxmin()]
+        line = (f"- {ds}: lowest validation MAPE {v['validation_MAPE']:.3f} ({v['strategy']}); lowest test MAPE "
+                f"{t['test_MAPE']:.3f} ({t['strategy']})")
+        if not base.empty:
+            b = base.iloc[0]
+            better = tuned[tuned["validation_MAPE"] < b["validation_MAPE"] - 1e-12]["strategy"].tolist()
+            line += (f"; untuned pipeline {b['validation_MAPE']:.3f} validation / {b['test_MAPE']:.3f} test; "
+                     f"strategies that improved on it in validation: {', '.join(better) or 'none'}")
+        lines.append(line + f"; persistence test MAPE {grp['persistence_test_MAPE'].iloc[0]:.3f}.")
+    lines += [""]
     for ds in results["dataset"].unique():
         lines += [f"![convergence {ds}](convergence_{ds}.png)", ""]
     if thr.empty:
         return "\n".join(lines + ["Throughput was not measured (Fort Collins was not run).", ""])
-    tcols = ["workers", "evaluations", "seconds", "evaluations_per_minute", "speedup", "load_average_before",
+    tcols = ["repeat", "workers", "evaluations", "seconds", "evaluations_per_minute", "load_average_before",
+             "cpu_seconds_per_evaluation", "wall_seconds_per_evaluation", "speedup_overall",
              "identical_fitness_1_vs_2"]
     lines += ["## Evaluations per minute", "",
-              "The same 8 evaluations (Fort Collins, the pipeline's own settings, seeds 0..7) through 1 and 2 local "
-              "worker processes (joblib/loky), after a warm-up that starts the workers (the first start costs a few "
-              "seconds of imports per worker). Each evaluation uses one torch thread.", "",
+              "The same 8 evaluations (Fort Collins, the pipeline's own settings, seeds 0..7: equal work each) with "
+              "1 worker (serial) and 2 worker processes (joblib/loky), alternately, after a warm-up that starts the "
+              "workers (the first start costs a few seconds of imports per worker). Each evaluation uses one torch "
+              "thread. `speedup_overall` = total seconds with 1 worker / total seconds with 2. "
+              "`cpu_seconds_per_evaluation` is the CPU time of the evaluating process, "
+              "`wall_seconds_per_evaluation` its wall time: on idle cores the two are equal; wall well above CPU "
+              "means the process waited for a core (other load), and equal CPU with 1 and 2 workers means the "
+              "parallel path adds no work of its own.", "",
               "| " + " | ".join(tcols) + " |", "|" + "---|" * len(tcols)]
     for row in thr[tcols].itertuples(index=False):
         lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
@@ -181,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--workers", type=int, default=2, help="worker processes for the comparisons")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--throughput-only", action="store_true",
+                    help="measure evaluations per minute again and rewrite README.md, keeping results.csv")
     args = ap.parse_args(argv)
     import torch
 
@@ -192,6 +226,20 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="wq_bench_tune_"))
     t0 = time.perf_counter()
     rows, skipped, thr = [], [], None
+    meta_path = out / "meta.json"
+    if args.throughput_only:
+        if not (out / "results.csv").is_file() or not meta_path.is_file():
+            log(f"--throughput-only needs results.csv and meta.json in {out}: run the comparison first")
+            return 1
+        meta = json.loads(meta_path.read_text())
+        mode_name, mode = meta["mode"], MODES[meta["mode"]]
+        thr = throughput(configure(DATASETS["fort_collins"], mode, args.workers, args.seed))
+        results = pd.read_csv(out / "results.csv")
+        pd.DataFrame(thr).to_csv(out / "throughput.csv", index=False)
+        (out / "README.md").write_text(readme(results, pd.DataFrame(thr), mode_name, mode, meta["skipped"],
+                                              meta["seconds"]), encoding="utf-8")
+        log(f"rewrote {out}/README.md with a new throughput measurement")
+        return 0
     for name in [d.strip() for d in args.datasets.split(",") if d.strip()]:
         path = DATASETS.get(name)
         if path is None or not path.is_file():
@@ -217,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     if not thr_frame.empty:
         thr_frame.to_csv(out / "throughput.csv", index=False)
     seconds = time.perf_counter() - t0
+    meta_path.write_text(json.dumps({"mode": mode_name, "skipped": skipped, "seconds": seconds}))
     (out / "README.md").write_text(readme(results, thr_frame, mode_name, mode, skipped, seconds), encoding="utf-8")
     log(f"wrote {out}/README.md ({seconds / 60:.1f} min); tuning outputs in {work}")
     return 0
