@@ -4,9 +4,13 @@ marginals, ACF difference).
 
 Windows are float arrays (N, L, F) in training-scaled units; see :mod:`wq.augment.base` for the contract.
 
->>> gen = make_generator("wgan-gp", epochs=100).fit(train_windows, seed=7)
->>> synth = gen.sample(len(train_windows), seed=7)
->>> quality_report(heldout_windows, synth, seed=7)
+Typical use (``train`` and ``heldout`` are real windows from the training part)::
+
+    gen = make_generator("wgan-gp", epochs=300, lr=1e-3).fit(train, seed=7)
+    synth = gen.sample(len(train), seed=7)
+    scores = quality_report(heldout, synth, seed=7)
+    gen.save("artifacts/augment")          # generator.json + weights.pt
+    gen = load_generator("artifacts/augment")
 """
 
 from wq.augment.base import (

