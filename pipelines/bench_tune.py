@@ -143,7 +143,8 @@ def readme(results: pd.DataFrame, thr: pd.DataFrame, mode_name: str, mode: dict,
     lines = ["# Benchmark: GA vs random search vs Optuna for `wq tune`", "",
              f"Made by `python pipelines/bench_tune.py{' --quick' if mode_name == 'quick' else ''}` on "
              f"{time.strftime('%Y-%m-%d')} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}); total {seconds / 60:.1f} min.", "",
+             f"Python {platform.python_version()}); total {seconds / 60:.1f} min of wall time on that machine, "
+             "shared with other work at the time (see the load averages below).", "",
              "## Setup", "",
              f"- Mode {mode_name}: GA population {mode['population']}, {mode['generations']} generations after "
              f"generation 0; fitness = mean validation MAPE over {mode['folds']} rolling-origin folds inside the "
@@ -199,9 +200,13 @@ def readme(results: pd.DataFrame, thr: pd.DataFrame, mode_name: str, mode: dict,
               "and the speedup are noisy, and the load average before each measurement is shown. With 2 busy "
               "cores and other load, 2 workers cannot reach a clean 2x; rerun on an idle machine for a clean "
               "number.",
-              "- Quick mode is a small budget (tens of evaluations) with few epochs: the differences between the "
-              "strategies at this budget are within the noise of one seed and should not be read as a ranking. "
-              "Run without --quick (and with several seeds) for a real comparison.", ""]
+              f"- {'Quick mode is a' if mode_name == 'quick' else 'This is a'} small budget "
+              f"({int(results['evaluations'].max())} evaluations per strategy, {mode['epochs']} epochs) and one "
+              "seed: enough to check that the comparison runs end to end, not to rank the strategies. A GA "
+              "spends its first generations exploring; run without --quick, and with several seeds, for a real "
+              "comparison.",
+              "- Wall times of the strategies (`seconds`) depend on the settings they happened to try (larger "
+              "networks train longer) and on the machine's load at that moment.", ""]
     return "\n".join(lines)
 
 
