@@ -199,10 +199,10 @@ def _load_extra_commands() -> None:
                 raise
 
 
-def main(argv: list[str] | None = None) -> int:
-    _load_extra_commands()
+def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command with wq's exit codes: 0 ok, 2 bad input (one line on
+    stderr), 130 interrupted, 1 unexpected (one line; the traceback with WQ_DEBUG=1)."""
     try:
-        parser = build_parser()
         args = parser.parse_args(argv)
         return int(args.func(args) or 0)
     except WqError as exc:
@@ -216,6 +216,16 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         print(f"wq: unexpected error: {type(exc).__name__}: {exc} (set WQ_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_extra_commands()
+    try:
+        parser = build_parser()
+    except WqError as exc:  # pragma: no cover - parser construction raises no user errors today
+        print(f"wq: error: {exc}", file=sys.stderr)
+        return 2
+    return dispatch(parser, argv)
 
 
 if __name__ == "__main__":
