@@ -174,9 +174,10 @@ def test_failed_individuals_are_recorded_and_all_failing_is_a_clear_error(work, 
 
 @pytest.mark.parametrize("extra, message", [
     (["--metric", "accuracy"], "accuracy"), (["--strategy", "grid"], "invalid choice"),
-    (["--folds", "50"], "too few"), (["--workers", "0"], "workers")])
+    (["--folds", "50"], "too few"), (["--workers", "0"], "workers"),
+    (["--time-limit", "1e-9"], "nothing was evaluated")])
 def test_bad_input_exits_2_with_one_line(work, data, capsys, extra, message):
-    assert main(["tune", str(write_pipeline(work, data)), "--out", str(work / "bad"), *extra]) == 2
+    assert main(["tune", str(write_pipeline(work, data)), "--out", str(work / "bad"), "--quiet", *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
 
