@@ -227,10 +227,16 @@ def test_loglog_slope_and_budget():
     b.add("s", 1e4, 1.0)
     assert b.predict("s", 1e5) == pytest.approx(10.0)
     assert not b.allows("s", 1e6)
-    # a fixed start-up cost is not extrapolated
-    c = Budget(limit_s=20.0, fixed=9.0)
+    # commands: one size known -> tried (under the time-out); then only the time above the start-up is
+    # extrapolated, with its own slope: excess 1 s -> 10 s over a decade is slope 1
+    c = Budget(limit_s=120.0, fixed=9.0)
     c.add("cmd", 1e3, 10.0)
-    assert c.predict("cmd", 1e4, 9.0) == pytest.approx(9.0 + 1.0 * 10)
+    assert c.predict("cmd", 1e4, 9.0) == 0.0 and c.allows("cmd", 1e4, 9.0)
+    c.add("cmd", 1e4, 19.0)
+    assert c.predict("cmd", 1e5, 9.0) == pytest.approx(9.0 + 100.0)
+    assert c.allows("cmd", 1e5, 9.0) and not c.allows("cmd", 1e6, 9.0)
+    c.exhausted.add("cmd")
+    assert not c.allows("cmd", 1e5, 9.0) and c.timeout == 180.0
 
 
 def test_median_time_traced_peak_and_machine_info():

@@ -9,7 +9,8 @@ default as :func:`~wq.evaluate.backtest.evaluate_folds`); fold i fits everything
 [0, e_i) and scores one-step forecasts of the next block. wq's models are refitted per fold
 (:func:`~wq.evaluate.backtest.evaluate_folds`); the peers are refitted per fold (``peer_refit = "fold"``) or, to
 save time, fitted once on the single split's training rows and run forward with fixed parameters through every
-fold (``"once"``: causal too, since every fold starts after those rows).
+fold (``"once"``: causal too, since every fold starts after those rows; the fold's forecasts are then the single
+split's forecasts of the fold's times).
 
 Scores: :func:`wq.evaluate.backtest.score`, i.e. :func:`wq.evaluate.metrics.all_metrics` on the values the data
 layer really observed (``observed_mask``; filled values are skipped for every model alike).
@@ -27,7 +28,7 @@ import pandas as pd
 
 from wq.bench.peers import peer_forecasts
 from wq.config import Pipeline
-from wq.errors import WqError
+from wq.errors import ConfigError, WqError
 from wq.evaluate.backtest import evaluate_folds, evaluate_split, rolling_origin_splits, score, split_point
 from wq.models.registry import NAIVE, RECIPES
 from wq.seed import seed_everything
@@ -117,10 +118,11 @@ def dataset_accuracy(dataset: str, pipeline: Pipeline, settings: AccuracySetting
         m = res.metrics.assign(model=tuned.model_name + TUNED_SUFFIX)
         log(f"{dataset}: single split {tuned.model_name} (tuned): MAPE {m['MAPE'].mean():.3f}")
         single.append(m)
-    pred, secs = peer_forecasts(frame, pipe.targets, pipe.drivers, start, start, n, settings.peers,
-                                season=settings.season, seed=pipe.seed, lags=int(pipe.raw["model"]["lags"]),
-                                approximation=settings.approximation)
-    m = score(pred, q=q, zeros=zeros, observed_mask=mask).merge(secs, on=["model", "target"])
+    single_pred, single_secs = peer_forecasts(frame, pipe.targets, pipe.drivers, start, start, n, settings.peers,
+                                              season=settings.season, seed=pipe.seed,
+                                              lags=int(pipe.raw["model"]["lags"]),
+                                              approximation=settings.approximation)
+    m = score(single_pred, q=q, zeros=zeros, observed_mask=mask).merge(single_secs, on=["model", "target"])
     for name, grp in m.groupby("model", sort=False):
         log(f"{dataset}: single split {name}: MAPE {grp['MAPE'].mean():.3f} ({grp['fit_seconds'].sum():.1f} s)")
     single.append(m)
@@ -143,12 +145,18 @@ def dataset_accuracy(dataset: str, pipeline: Pipeline, settings: AccuracySetting
         seed_everything(tuned.seed)
         f = evaluate_folds(tuned, frame, tuned.model_name, settings.folds, block, observed_mask=mask)
         fold_rows.append(f.assign(model=tuned.model_name + TUNED_SUFFIX, fit_seconds=np.nan))
-    fit_end_once = start
+    if settings.peer_refit not in ("fold", "once"):
+        raise ConfigError(f"peer_refit must be 'fold' or 'once', got {settings.peer_refit!r}")
     for i, (train_end, test_end) in enumerate(splits):
-        fit_end = train_end if settings.peer_refit == "fold" else min(fit_end_once, train_end)
-        pred, secs = peer_forecasts(frame, pipe.targets, pipe.drivers, fit_end, train_end, test_end,
-                                    settings.peers, season=settings.season, seed=pipe.seed,
-                                    lags=int(pipe.raw["model"]["lags"]), approximation=settings.approximation)
+        if settings.peer_refit == "fold" or train_end < start:
+            pred, secs = peer_forecasts(frame, pipe.targets, pipe.drivers, train_end, train_end, test_end,
+                                        settings.peers, season=settings.season, seed=pipe.seed,
+                                        lags=int(pipe.raw["model"]["lags"]), approximation=settings.approximation)
+        else:
+            # fitted once on rows < start: the fold's forecasts are the single split's, on the fold's times
+            times = frame.index[train_end:test_end]
+            pred = single_pred[single_pred["time"].isin(times)]
+            secs = single_secs.assign(fit_seconds=np.nan)
         m = score(pred, q=q, zeros=zeros, observed_mask=mask).merge(secs, on=["model", "target"])
         m.insert(0, "fold", i)
         m["train_end"] = frame.index[train_end - 1]

@@ -153,7 +153,8 @@ def _env(threads: int) -> dict:
 
 
 def epoch_in_child(n: int, n_inputs: int, repeats: int, threads: int = 1, timeout: float | None = None) -> dict:
-    """One training epoch at ``n`` points in a child process: seconds (median) and the child's peak RSS."""
+    """One training epoch at ``n`` points in a child process: seconds (median) and the child's peak RSS.
+    RuntimeError when the child fails or is killed at ``timeout``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "epoch.json"
         res = run_command([*_python(), "-m", "wq.bench.growth", "epoch", "--n", str(n), "--inputs", str(n_inputs),
@@ -208,59 +209,86 @@ def command_args(command: str, pipeline: Path, csv: Path, work: Path, threads: i
 
 # -- the measurements ---------------------------------------------------------------------------------------
 class Budget:
-    """Skip a measurement whose predicted single-run time exceeds ``limit_s``. The prediction scales the last
-    measured time above a fixed cost (``fixed``: the start-up of a command; 0 for stages) by the size ratio to the
-    power of the larger of 1 and the last observed slope of that excess."""
+    """Which sizes to measure within ``limit_s`` seconds per run.
+
+    In-process stages are skipped when their predicted time (the last median scaled by the size ratio to the
+    power of the larger of 1 and the last observed slope) exceeds the limit. Child processes (the epoch, the
+    commands) are also tried with a time-out of 1.5 x the limit: a run that exceeds it is killed, reported as
+    such, and the part is not tried at larger sizes. For commands the prediction scales only the time above
+    ``fixed`` (the start-up every command pays), with the observed slope of that excess once two sizes are known
+    (so a start-up-dominated command is not skipped by a linear guess)."""
 
     def __init__(self, limit_s: float, fixed: float = 0.0):
         self.limit_s = limit_s
         self.fixed = fixed
         self.seen: dict[str, list[tuple[float, float]]] = {}
+        self.exhausted: set[str] = set()
 
-    def predict(self, key: str, n: float, fixed: float = 0.0) -> float:
+    def predict(self, key: str, n: float, fixed: float | None = None) -> float:
         pts = self.seen.get(key, [])
         if not pts:
             return 0.0
         (n1, t1) = pts[-1]
-        e1 = max(t1 - fixed, 0.1 * t1)
-        slope = 1.0
-        if len(pts) >= 2:
-            (n0, t0) = pts[-2]
-            e0 = max(t0 - fixed, 0.1 * t0)
-            if e0 > 0 and e1 > 0 and n1 != n0:
-                slope = max(1.0, math.log(e1 / e0) / math.log(n1 / n0))
+        if fixed is None:  # stages: at least linear
+            slope = 1.0
+            if len(pts) >= 2:
+                (n0, t0) = pts[-2]
+                if t0 > 0 and t1 > 0 and n1 != n0:
+                    slope = max(1.0, math.log(t1 / t0) / math.log(n1 / n0))
+            return t1 * (n / n1) ** slope
+        e1 = max(t1 - fixed, 0.05 * t1)
+        if len(pts) < 2:
+            return 0.0  # unknown: try it under the time-out
+        (n0, t0) = pts[-2]
+        e0 = max(t0 - fixed, 0.05 * t0)
+        slope = min(2.0, max(0.0, math.log(e1 / e0) / math.log(n1 / n0))) if n1 != n0 else 1.0
         return fixed + e1 * (n / n1) ** slope
 
-    def allows(self, key: str, n: float, fixed: float = 0.0) -> bool:
-        return self.predict(key, n, fixed) <= self.limit_s
+    def allows(self, key: str, n: float, fixed: float | None = None) -> bool:
+        return key not in self.exhausted and self.predict(key, n, fixed) <= self.limit_s
+
+    @property
+    def timeout(self) -> float:
+        return 1.5 * self.limit_s
 
     def add(self, key: str, n: float, seconds: float) -> None:
         self.seen.setdefault(key, []).append((n, seconds))
 
 
-def command_startup(threads: int = 1, repeats: int = 3) -> float:
-    """Median seconds of ``python -m wq --version``: the start-up every command pays (imports)."""
-    times = [run_command([*_python(), "-m", "wq", "--version"], env=_env(threads)).seconds for _ in range(repeats)]
-    return float(np.median(times))
+def command_startup(threads: int = 1, repeats: int = 3) -> tuple[float, int]:
+    """Median seconds and peak RSS (bytes) of ``python -m wq --version``: the start-up every command pays."""
+    res = [run_command([*_python(), "-m", "wq", "--version"], env=_env(threads)) for _ in range(repeats)]
+    return float(np.median([r.seconds for r in res])), int(max(r.maxrss for r in res))
 
 
 def measure(frame: pd.DataFrame, n_inputs: int, stages: Sequence[str], commands: Sequence[str], repeats: int,
             budget: Budget, key_suffix: str, threads: int, work: Path, log: Callable[[str], None],
-            epoch: bool = True) -> list[dict]:
-    """Every stage, the epoch and every command on ``frame``; one row each (skipped ones with a reason)."""
+            epoch: bool = True, baselines: dict | None = None) -> list[dict]:
+    """Every stage, the epoch and every command on ``frame``; one row each (skipped ones with a reason).
+    ``baselines``: peak RSS in bytes of an idle child ("epoch": import only, "command": ``wq --version``),
+    subtracted for ``net_memory_mb``."""
+    import shutil
+
     n, d = len(frame), frame.shape[1] - 1
+    baselines = baselines or {}
     rows = []
 
-    def row(part, kind, seconds=np.nan, times=(), memory=np.nan, memory_kind="", note=""):
+    def row(part, kind, seconds=np.nan, times=(), memory=np.nan, memory_kind="", note="", base=0.0):
         rows.append({"part": part, "kind": kind, "points": n, "drivers": d, "seconds": seconds,
                      "runs": len(times), "min_seconds": min(times) if len(times) else np.nan,
                      "max_seconds": max(times) if len(times) else np.nan, "peak_memory_mb": memory / 2**20,
-                     "memory_kind": memory_kind, "note": note})
+                     "net_memory_mb": (memory - base) / 2**20, "memory_kind": memory_kind, "note": note})
+
+    def skipped(part, kind, key, fixed=None):
+        if key in budget.exhausted:
+            row(part, kind, note=f"skipped: a smaller size exceeded {budget.timeout:.0f} s")
+        else:
+            row(part, kind, note=f"skipped: predicted {budget.predict(key, n, fixed):.0f} s > {budget.limit_s:.0f} s")
 
     for stage in stages:
         key = stage + key_suffix
         if not budget.allows(key, n):
-            row(stage, "stage", note=f"skipped: predicted {budget.predict(key, n):.0f} s > {budget.limit_s:.0f} s")
+            skipped(stage, "stage", key)
             continue
         fn = stage_callable(stage, frame)
         med, times = median_time(fn, repeats=repeats, warmup=1 if n <= 100_000 else 0)
@@ -270,32 +298,42 @@ def measure(frame: pd.DataFrame, n_inputs: int, stages: Sequence[str], commands:
     key = "epoch" + key_suffix
     if epoch:
         if budget.allows(key, n):
-            data = epoch_in_child(n, n_inputs, repeats, threads)
-            budget.add(key, n, data["seconds"])
-            row("training epoch", "epoch", data["seconds"], data["times"], data["maxrss"], "child peak RSS",
-                note=f"{data['n_train']} windows, batch {BATCH}")
-            log(f"growth: epoch at {n} points, {d} drivers: {data['seconds']:.2f} s")
+            try:
+                data = epoch_in_child(n, n_inputs, repeats, threads, timeout=budget.timeout * (2 * repeats + 2))
+            except RuntimeError as exc:
+                budget.exhausted.add(key)
+                row("training epoch", "epoch", note=f"failed or exceeded the time-out: {str(exc)[-200:]}")
+            else:
+                budget.add(key, n, data["seconds"])
+                row("training epoch", "epoch", data["seconds"], data["times"], data["maxrss"], "child peak RSS",
+                    note=f"{data['n_train']} windows, batch {BATCH}", base=baselines.get("epoch", 0.0))
+                log(f"growth: epoch at {n} points, {d} drivers: {data['seconds']:.2f} s")
         else:
-            row("training epoch", "epoch", note=f"skipped: predicted {budget.predict(key, n):.0f} s > {budget.limit_s:.0f} s")
+            skipped("training epoch", "epoch", key)
     if commands:
         csv = work / "data.csv"
         frame.to_csv(csv, date_format="%Y-%m-%d %H:%M:%S")
         pipeline = write_growth_pipeline(work, csv, list(frame.columns[1:]))
+        shutil.rmtree(work / "artifact", ignore_errors=True)
         for command in commands:
             key = command + key_suffix
             if not budget.allows(key, n, budget.fixed):
-                predicted = budget.predict(key, n, budget.fixed)
-                row(command, "command", note=f"skipped: predicted {predicted:.0f} s > {budget.limit_s:.0f} s")
+                skipped(command, "command", key, budget.fixed)
                 continue
             if command == "wq forecast" and not (work / "artifact").exists():
-                res = run_command(command_args("wq train", pipeline, csv, work, threads), env=_env(threads))
+                res = run_command(command_args("wq train", pipeline, csv, work, threads), env=_env(threads),
+                                  timeout=10 * budget.timeout)
                 if res.returncode != 0:
                     row(command, "command", note=f"failed: wq train exit {res.returncode}: {res.stderr.strip()[-200:]}")
                     continue
             times, rss, failed = [], [], None
             for _ in range(repeats):
                 res = run_command(command_args(command, pipeline, csv, work, threads), env=_env(threads),
-                                  timeout=max(60.0, 5 * budget.limit_s))
+                                  timeout=budget.timeout)
+                if res.seconds >= budget.timeout:
+                    failed = f"exceeded {budget.timeout:.0f} s (killed)"
+                    budget.exhausted.add(key)
+                    break
                 if res.returncode != 0:
                     failed = f"failed: exit {res.returncode}: {res.stderr.strip()[-300:]}"
                     break
@@ -307,12 +345,9 @@ def measure(frame: pd.DataFrame, n_inputs: int, stages: Sequence[str], commands:
                 continue
             med = float(np.median(times))
             budget.add(key, n, med)
-            row(command, "command", med, times, float(max(rss)), "child peak RSS")
+            row(command, "command", med, times, float(max(rss)), "child peak RSS", base=baselines.get("command", 0.0))
             log(f"growth: {command} at {n} points, {d} drivers: {med:.2f} s")
-        for p in ("artifact",):
-            import shutil
-
-            shutil.rmtree(work / p, ignore_errors=True)
+        shutil.rmtree(work / "artifact", ignore_errors=True)
     return rows
 
 
@@ -326,9 +361,10 @@ def run_growth(sizes: Sequence[int], driver_counts: Sequence[int], driver_points
     import torch
 
     torch.set_num_threads(threads)
-    startup = command_startup(threads) if (commands or driver_commands) else 0.0
-    info = {"import_baseline_rss_mb": import_baseline(threads) / 2**20, "command_startup_seconds": startup,
-            "limit_s": limit_s, "repeats": repeats}
+    startup, startup_rss = command_startup(threads) if (commands or driver_commands) else (0.0, 0)
+    baselines = {"epoch": import_baseline(threads), "command": startup_rss}
+    info = {"import_baseline_rss_mb": baselines["epoch"] / 2**20, "command_startup_seconds": startup,
+            "command_startup_rss_mb": startup_rss / 2**20, "limit_s": limit_s, "repeats": repeats}
     log(f"growth: command start-up (python -m wq --version) {startup:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -338,7 +374,8 @@ def run_growth(sizes: Sequence[int], driver_counts: Sequence[int], driver_points
             frame = synthetic_frame(n, drivers_for_sizes, seed)
             k = n_components(frame)
             log(f"growth: {n} points ({k} principal components)")
-            by_size += measure(frame, 1 + k, STAGES, commands, repeats, budget, "", threads, work, log)
+            by_size += measure(frame, 1 + k, STAGES, commands, repeats, budget, "", threads, work, log,
+                               baselines=baselines)
         by_drivers = []
         budget_d = Budget(limit_s, fixed=startup)
         for d in sorted(driver_counts):
@@ -346,7 +383,7 @@ def run_growth(sizes: Sequence[int], driver_counts: Sequence[int], driver_points
             k = n_components(frame)
             log(f"growth: {d} drivers at {driver_points} points ({k} principal components)")
             rows = measure(frame, 1 + k, ("scaling", "pca", "preprocessor", "windows"), driver_commands, repeats,
-                           budget_d, f"@{d}", threads, work, log)
+                           budget_d, f"@{d}", threads, work, log, baselines=baselines)
             for r in rows:
                 r["components"] = k
             by_drivers += rows
@@ -365,7 +402,7 @@ def slopes(by_size: pd.DataFrame) -> pd.DataFrame:
                      "seconds_at_largest": float(g["seconds"].iloc[-1]) if len(g) else np.nan,
                      "time_slope": loglog_slope(g["points"], g["seconds"]),
                      "time_slope_top_two": loglog_slope(top["points"], top["seconds"]),
-                     "memory_slope": loglog_slope(g["points"], g["peak_memory_mb"])})
+                     "memory_slope": loglog_slope(g["points"], g["net_memory_mb"])})
     return pd.DataFrame(rows)
 
 

@@ -25,6 +25,11 @@ def _read(out: Path, name: str) -> pd.DataFrame | None:
         return None
 
 
+def _sig(value: float) -> str:
+    """Three significant digits, as text (so 0.0012 and 23.6 sit in one column)."""
+    return "n/a" if value is None or not np.isfinite(value) else f"{value:.3g}"
+
+
 def _machine(out: Path, section: str) -> dict | None:
     path = out / f"machine_{section}.json"
     return json.loads(path.read_text()) if path.exists() else None
@@ -285,32 +290,39 @@ def growth_section(out: Path) -> list[str]:
              f"Synthetic hourly series with 4 drivers (`wq.bench.growth.synthetic_frame`); stages fitted on the "
              f"first 60 % and applied to all rows. Times are medians of {m.get('repeats', '?')} runs; stage memory "
              "is the tracemalloc peak (numpy and Python allocations), epoch and command memory the child process's "
-             f"peak resident set size (a child that only imports torch and wq peaks at "
-             f"{float(inf.get('import_baseline_rss_mb', np.nan)):.0f} MB). Commands: `wq run` (dual LSTM only, 1 "
+             f"peak resident set size above that of an idle child (one that only imports torch and wq's models: "
+             f"{float(inf.get('import_baseline_rss_mb', np.nan)):.0f} MB; `python -m wq --version`: "
+             f"{float(inf.get('command_startup_rss_mb', np.nan)):.0f} MB). Commands: `wq run` (dual LSTM only, 1 "
              "epoch), `wq train` (1 epoch), `wq forecast` (next step from the last row); each pays a start-up of "
              f"{float(inf.get('command_startup_seconds', np.nan)):.1f} s (`python -m wq --version`). A size is "
-             f"skipped when its predicted time exceeds {m.get('limit_s', '?')} s per run.", "",
+             f"skipped when its predicted time exceeds {m.get('limit_s', '?')} s per run (child processes are also "
+             f"killed at 1.5 times that, and not tried at larger sizes).", "",
              "Log-log slopes (time ~ points^slope; 1 = linear; below 1 = fixed costs still dominate at these sizes; "
              "the top-two slope is the one between the two largest sizes measured):", "",
              markdown_table(slopes, decimals={"seconds_at_largest": 3, "time_slope": 2, "time_slope_top_two": 2,
                                               "memory_slope": 2}), "",
              "![time against points](growth_time.png)", "", "![peak memory against points](growth_memory.png)", ""]
     figure_growth(by_size, slopes, "seconds", "seconds (median)", out / "growth_time.png")
-    figure_growth(by_size, slopes, "peak_memory_mb", "peak memory (MB)", out / "growth_memory.png")
-    table = by_size.pivot_table(index="part", columns="points", values="seconds", sort=False)
+    figure_growth(by_size, slopes, "net_memory_mb", "peak memory (MB, above an idle child for child processes)",
+                  out / "growth_memory.png")
+    table = by_size.pivot_table(index="part", columns="points", values="seconds", sort=False).map(_sig)
     table.columns = [f"{int(c):,} pts (s)" for c in table.columns]
-    lines += ["Median seconds per size:", "", markdown_table(table.reset_index(), significant=3), ""]
+    mem = by_size.pivot_table(index="part", columns="points", values="net_memory_mb", sort=False).map(_sig)
+    mem.columns = [f"{int(c):,} pts (MB)" for c in mem.columns]
+    lines += ["Median seconds per size:", "", markdown_table(table.reset_index()), "",
+              "Peak memory per size (MB; stages: tracemalloc peak; epoch and commands: child peak RSS above an idle "
+              "child's):", "", markdown_table(mem.reset_index()), ""]
     skipped = by_size[by_size["note"].fillna("").str.startswith(("skipped", "failed"))]
     if len(skipped):
         lines += ["Not measured: " + "; ".join(f"{r.part} at {r.points:,} points ({r.note})"
                                                 for r in skipped.itertuples()), ""]
     if by_drivers is not None and len(by_drivers):
-        t = by_drivers.pivot_table(index="part", columns="drivers", values="seconds", sort=False)
+        t = by_drivers.pivot_table(index="part", columns="drivers", values="seconds", sort=False).map(_sig)
         t.columns = [f"{int(c)} drivers (s)" for c in t.columns]
         comps = by_drivers.groupby("drivers")["components"].first()
         lines += [f"Against the number of drivers at {int(by_drivers['points'].iloc[0]):,} points (principal "
                   f"components kept: {', '.join(f'{int(d)} -> {int(k)}' for d, k in comps.items())}):", "",
-                  markdown_table(t.reset_index(), significant=3), "", "![time against drivers](growth_drivers.png)", ""]
+                  markdown_table(t.reset_index()), "", "![time against drivers](growth_drivers.png)", ""]
         figure_drivers(by_drivers, out / "growth_drivers.png")
     return lines
 

@@ -256,14 +256,18 @@ def epoch_table(shapes: Sequence[NetShape], peak_gflops: float, repeats: int = 3
 
 def epoch_breakdown(s: NetShape, peak_gflops: float, batches: Sequence[int] = (32, 64, 256, 1024),
                     threads: Sequence[int] = (1, 2), repeats: int = 3, epochs: int = 4,
-                    log: Callable[[str], None] = print) -> tuple[pd.DataFrame, dict]:
+                    log: Callable[[str], None] = print, all_batches_all_threads: bool = True
+                    ) -> tuple[pd.DataFrame, dict]:
     """The gap explained: epoch time per batch size and thread count, the per-step overhead (slope of epoch
-    time against the number of batches at 1 thread), and the rate of products at the network's shapes."""
+    time against the number of batches at the fewest threads), and the rate of products at the network's
+    shapes. Without ``all_batches_all_threads`` the other thread counts run at the pipeline's batch only."""
     from dataclasses import replace
 
     rows = []
     for th in threads:
         for b in batches:
+            if th != min(threads) and not all_batches_all_threads and b != s.batch:
+                continue
             sb = replace(s, batch=b)
             sec = time_epoch(sb, repeats=repeats, epochs=epochs, threads=th)
             fl = epoch_flops(sb)["total"]

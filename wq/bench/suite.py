@@ -30,8 +30,9 @@ MODES: dict[str, dict[str, Any]] = {
         "approximation": True,
         "repeats": 3, "timing_epochs": 2, "matmul_sizes": [256, 512, 1024], "batches": [32, 64, 256, 1024],
         "thread_counts": [1, 2], "wavelet_points": 100_000,
-        "sizes": [1_000, 10_000, 100_000], "limit_s": 30.0, "driver_counts": [2, 8, 32], "driver_points": 10_000,
-        "commands": ["wq run", "wq train", "wq forecast"], "driver_commands": [],
+        "sizes": [1_000, 10_000, 100_000], "limit_s": 60.0, "driver_counts": [2, 8, 32], "driver_points": 10_000,
+        "commands": ["wq run", "wq forecast"], "driver_commands": [], "all_batches_all_threads": False,
+        "growth_repeats": 3,
         "tune": {"population": 4, "generations": 1, "folds": 2, "epochs": 10},
     },
     "full": {
@@ -42,6 +43,7 @@ MODES: dict[str, dict[str, Any]] = {
         "thread_counts": [1, 2], "wavelet_points": 100_000,
         "sizes": [1_000, 10_000, 100_000, 1_000_000], "limit_s": 300.0, "driver_counts": [2, 8, 32],
         "driver_points": 100_000, "commands": ["wq run", "wq train", "wq forecast"], "driver_commands": ["wq run"],
+        "all_batches_all_threads": True, "growth_repeats": 3,
         "tune": {"population": 8, "generations": 3, "folds": 2, "epochs": 30},
     },
 }
@@ -57,6 +59,7 @@ class Settings:
     datasets: dict[str, Path]
     threads: int = 1
     repeats: int = 3
+    repeats_given: bool = False
     tune: bool = False
     tuned: dict[str, Path] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -73,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                                  "--quick)")
     p.add_argument("--datasets", help=f"comma-separated datasets for the accuracy section (default all): "
                                       f"{', '.join(DATASETS)}")
-    p.add_argument("--repeats", type=int, help="timing repeats (median reported; default 3 quick, 5 full)")
+    p.add_argument("--repeats", type=int, help="timing repeats (median reported; default 3, and 5 for the speed "
+                                               "section of the full mode)")
     p.add_argument("--threads", type=int, default=1, help="torch threads for training and timing (default 1, "
                                                           "as the wq command)")
     p.add_argument("--tune", action="store_true",
@@ -119,7 +123,7 @@ def settings_from_args(argv: Sequence[str] | None = None) -> Settings:
     out = Path(args.out) if args.out else REPO / "reports" / "benchmarks" / ("quick" if args.quick else "")
     return Settings(mode=mode, sections=sections, out=out,
                     datasets={d: REPO / "pipelines" / DATASETS[d] for d in names}, threads=args.threads,
-                    repeats=args.repeats or params["repeats"], tune=args.tune, tuned=tuned, params=params,
+                    repeats=args.repeats or params["repeats"], repeats_given=args.repeats is not None, tune=args.tune, tuned=tuned, params=params,
                     argv=list(argv) if argv is not None else sys.argv[1:])
 
 
@@ -237,7 +241,8 @@ def run_speed_section(s: Settings) -> None:
     epochs.to_csv(s.out / "speed_epoch.csv", index=False, float_format="%.6g")
     batches = sorted(set(p["batches"]) | {shapes[0].batch})
     sweep, info = speed.epoch_breakdown(shapes[0], peak, batches=batches, threads=p["thread_counts"],
-                                        repeats=s.repeats, epochs=p["timing_epochs"], log=log)
+                                        repeats=s.repeats, epochs=p["timing_epochs"], log=log,
+                                        all_batches_all_threads=p["all_batches_all_threads"])
     sweep.to_csv(s.out / "speed_batch_sweep.csv", index=False, float_format="%.6g")
     info.update({f"prep_{k}": v for k, v in prep.items()})
     info["pipeline"] = source
@@ -255,14 +260,15 @@ def run_growth_section(s: Settings) -> None:
 
     t0 = time.time()
     p = s.params
-    by_size, by_drivers, info = run_growth(p["sizes"], p["driver_counts"], p["driver_points"], s.repeats,
+    repeats = s.repeats if s.repeats_given else p["growth_repeats"]
+    by_size, by_drivers, info = run_growth(p["sizes"], p["driver_counts"], p["driver_points"], repeats,
                                            p["limit_s"], threads=s.threads, commands=p["commands"],
                                            driver_commands=p["driver_commands"], log=log)
     by_size.to_csv(s.out / "growth_size.csv", index=False, float_format="%.6g")
     by_drivers.to_csv(s.out / "growth_drivers.csv", index=False, float_format="%.6g")
     slopes(by_size).to_csv(s.out / "growth_slopes.csv", index=False, float_format="%.4g")
     pd.DataFrame([info]).to_csv(s.out / "growth_info.csv", index=False, float_format="%.6g")
-    _write_machine(s, "growth", {"repeats": s.repeats, "limit_s": p["limit_s"]}, t0)
+    _write_machine(s, "growth", {"repeats": repeats, "limit_s": p["limit_s"]}, t0)
 
 
 def run_suite(s: Settings) -> Path:
