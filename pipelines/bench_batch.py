@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             res["many"] = many_series(work, args.sites, args.single_sample)
         elif previous.exists() and "many" in json.loads(previous.read_text()):  # keep the last many-series run
             old = json.loads(previous.read_text())
-            res["many"] = {**old["many"], "measured": old.get("when")}
+            res["many"] = {**old["many"], "measured": old["many"].get("measured", old.get("when"))}
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
