@@ -1,0 +1,162 @@
+"""`wq augment` and `wq run` with [augment], end to end on a tiny simulated wetland: outputs, the table's
+definitions, same command same table, the test period never reaches a generator, bad input exits 2."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import tomli_w
+import torch
+
+from wq.augment.ablation import COLUMNS, TIME_COLUMNS, shortened
+from wq.cli import main
+from wq.config import Pipeline
+from wq.data.simulate import simulate_wetland
+from wq.evaluate.backtest import split_point
+
+torch.set_num_threads(1)
+DAYS = 200
+ARGS = ["--methods", "jitter,gan", "--ratios", "0.5,1", "--train-fractions", "0.5,1", "--epochs", "2",
+        "--generator-epochs", "1", "--quality-epochs", "1", "--quiet"]
+
+
+def write_pipeline(folder, data, name="tiny.toml", **augment):
+    raw = {"name": "tiny-aug", "seed": 3,
+           "data": {"path": str(data), "time": "date", "target": ["cod_out_mgl", "tp_out_mgl"],
+                    "drivers": ["air_temp_c", "rain_mm", "inflow_m3d"], "freq": "D"},
+           "preprocess": {"wavelet": {"wavelet": "db2", "level": 1, "window": 32, "mode": "causal"}},
+           "model": {"epochs": 2, "hidden": 4, "patience": 2, "lags": 4, "lr": 3e-3, "batch": 64},
+           "augment": augment}
+    path = folder / name
+    path.write_text(tomli_w.dumps(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory):
+    return tmp_path_factory.mktemp("augment_command")
+
+
+@pytest.fixture(scope="module")
+def data(work):
+    path = work / "wetland.csv"
+    simulate_wetland(days=DAYS, seed=3, missing=False).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def study(work, data):
+    out = work / "study"
+    assert main(["augment", str(write_pipeline(work, data)), "--out", str(out), *ARGS]) == 0
+    return out
+
+
+def test_study_writes_the_table_figures_and_report(study):
+    for name in ("augmentation.csv", "augmentation_by_target.csv", "report.md", "figures/test_mape_vs_ratio.png",
+                 "figures/losses_gan.png", "figures/overlay_gan.png", "figures/marginals_jitter.png",
+                 "figures/pca_gan.png", "figures/pca_jitter.png"):
+        assert (study / name).is_file(), name
+    t = pd.read_csv(study / "augmentation.csv")
+    assert list(t.columns) == list(COLUMNS)
+    # one row per method, ratio and fraction, and a "none" baseline (ratio 0) per fraction
+    assert len(t) == 2 * (1 + 2 * 2) and not t.duplicated(["method", "ratio", "train_fraction"]).any()
+    assert set(t.loc[t["method"] == "none", "ratio"]) == {0.0}
+    report = (study / "report.md").read_text()
+    assert "## Answer" in report and "against jitter" in report
+    assert "train fraction 0.5:" in report and "TimeGAN reports 0.10 on its Stocks data" in report
+
+
+def test_table_follows_its_definitions(study, data):
+    t = pd.read_csv(study / "augmentation.csv")
+    frame = pd.read_csv(data)
+    start = split_point(len(frame), 0.4)
+    for f, grp in t.groupby("train_fraction"):
+        assert (grp["train_rows"] == int(round(f * start))).all()
+        n_fit = int(grp["train_rows"].iloc[0]) - int(round(0.2 * grp["train_rows"].iloc[0]))
+        assert (grp["n_real"] == n_fit - 1 - 3).all()  # origins 3 .. n_fit - 2 (lags 4, horizon 1)
+        none = grp[grp["method"] == "none"].iloc[0]
+        assert none["n_synthetic"] == 0 and np.isnan(none["discriminative"])
+        np.testing.assert_allclose(grp["test_MAPE_none"], none["test_MAPE"], rtol=1e-5)
+        np.testing.assert_allclose(grp["delta_test_MAPE"], grp["test_MAPE"] - none["test_MAPE"], atol=2e-5)
+        aug = grp[grp["method"] != "none"]
+        assert (aug["n_synthetic"] == np.floor(aug["ratio"] * aug["n_real"] + 0.5)).all()
+        assert (aug["gate_kept"] == (aug["val_MAPE"] < none["val_MAPE"])).all()
+        np.testing.assert_allclose(aug["test_MAPE_gated"], np.where(aug["gate_kept"], aug["test_MAPE"],
+                                                                    none["test_MAPE"]), rtol=1e-5)
+        assert aug["discriminative"].between(0, 0.5).all() and (aug["predictive"] > 0).all()
+        # one generator per method and fraction: its quality scores are the same for every ratio
+        assert (aug.groupby("method")["discriminative"].nunique() == 1).all()
+        assert (aug.loc[aug["method"] == "gan", "generator_epochs"] == 1).all()
+    by_target = pd.read_csv(study / "augmentation_by_target.csv")
+    assert set(by_target["target"]) == {"cod_out_mgl", "tp_out_mgl"} and len(by_target) == 2 * len(t)
+    mean = by_target.groupby(["method", "ratio", "train_fraction"])["MAPE"].mean()
+    got = t.set_index(["method", "ratio", "train_fraction"])["test_MAPE"]
+    np.testing.assert_allclose(got.sort_index(), mean.sort_index(), rtol=1e-5)
+
+
+def test_same_command_same_table_and_test_rows_reach_no_generator(study, work, data):
+    """Run again: identical table (time columns aside). Run on data whose test period is changed: everything a
+    generator or the validation tail determines is unchanged; only the test columns move."""
+    again = work / "again"
+    assert main(["augment", str(write_pipeline(work, data)), "--out", str(again), *ARGS, "--no-figures"]) == 0
+    a = pd.read_csv(study / "augmentation.csv").drop(columns=list(TIME_COLUMNS))
+    b = pd.read_csv(again / "augmentation.csv").drop(columns=list(TIME_COLUMNS))
+    pd.testing.assert_frame_equal(a, b)
+
+    frame = pd.read_csv(data)
+    start = split_point(len(frame), 0.4)
+    rng = np.random.default_rng(1)
+    cols = frame.columns.drop("date")
+    frame.loc[start:, cols] = frame.loc[start:, cols] * rng.uniform(0.5, 2.0, size=(len(frame) - start, len(cols)))
+    changed_data = work / "changed.csv"
+    frame.to_csv(changed_data, index=False)
+    changed = work / "changed"
+    assert main(["augment", str(write_pipeline(work, changed_data, "changed.toml")), "--out", str(changed),
+                 *ARGS, "--no-figures"]) == 0
+    assert not (changed / "figures").exists()
+    c = pd.read_csv(changed / "augmentation.csv").drop(columns=list(TIME_COLUMNS))
+    same = ["n_real", "n_synthetic", "val_MAPE", "val_pMAPE", "val_MAPE_none", "gate_kept", "discriminative",
+            "predictive", "predictive_persistence", "wasserstein", "acf_difference", "generator_epochs"]
+    pd.testing.assert_frame_equal(a[same], c[same])
+    assert not np.allclose(a["test_MAPE"], c["test_MAPE"])  # the test period did change
+
+
+def test_shortened_keeps_the_most_recent_rows_and_the_test_period():
+    frame = pd.DataFrame({"x": np.arange(100.0)}, index=pd.date_range("2020-01-01", periods=100, name="time"))
+    sub, test_start = shortened(frame, 60, 0.25)
+    assert test_start == 15 and sub.index[0] == frame.index[45] and sub.index[-1] == frame.index[-1]
+    assert sub.iloc[test_start:].equals(frame.iloc[60:])
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--methods", "timegan"], "timegan"),
+    (["--ratios", "0"], "ratios"),
+    (["--ratios", "one"], "ratios"),
+    (["--train-fractions", "1.5"], "fractions"),
+    (["--model", "persistence"], "persistence"),
+    (["--generator-epochs", "-1"], "generator-epochs"),
+])
+def test_bad_input_exits_2_with_one_line(work, data, capsys, extra, words):
+    code = main(["augment", str(write_pipeline(work, data)), "--out", str(work / "bad"), "--quiet", *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and words in err and err.count("\n") == 1
+
+
+def test_bad_augment_table_in_a_pipeline_exits_2(work, data, capsys):
+    path = write_pipeline(work, data, "bad.toml", method="gam", ratio=1.0)
+    assert main(["run", str(path), "--out", str(work / "bad_run"), "--quiet"]) == 2
+    assert "gam" in capsys.readouterr().err
+
+
+def test_wq_run_with_augment_changes_only_the_augmented_models(work, data):
+    plain, jitter = work / "run_plain", work / "run_jitter"
+    models = ["--models", "dwt-pca-lstm,persistence", "--quiet"]
+    assert main(["run", str(write_pipeline(work, data, "plain.toml")), "--out", str(plain), *models]) == 0
+    path = write_pipeline(work, data, "jitter.toml", method="jitter", ratio=1.0)
+    assert main(["run", str(path), "--out", str(jitter), *models]) == 0
+    a = pd.read_csv(plain / "metrics.csv").set_index(["model", "target"])
+    b = pd.read_csv(jitter / "metrics.csv").set_index(["model", "target"])
+    assert (a.loc["persistence", "MAPE"] == b.loc["persistence", "MAPE"]).all()
+    assert (a.loc["dwt-pca-lstm", "MAPE"] != b.loc["dwt-pca-lstm", "MAPE"]).all()
+    assert Pipeline.load(jitter / "pipeline.toml").raw["augment"]["method"] == "jitter"
