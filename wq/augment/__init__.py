@@ -13,27 +13,26 @@ Typical use (``train`` and ``heldout`` are real windows from the training part):
     gen = load_generator("artifacts/augment")
 """
 
-from wq.augment.base import (
-    NotFittedError,
-    WindowGenerator,
-    available_generators,
-    check_windows,
-    load_generator,
-    make_generator,
-    register_generator,
-)
-from wq.augment.gan import AdversarialGenerator, gradient_penalty
-from wq.augment.quality import (
-    acf_difference,
-    autocorrelation,
-    discriminative_score,
-    persistence_mae,
-    predictive_score,
-    quality_report,
-    wasserstein_per_feature,
-)
-from wq.augment.simple import Jitter, MagnitudeScaling
-from wq.augment.vae import WindowVAE
+import importlib
+
+# Names are imported on first use (PEP 562): the `wq` command imports this package for its `augment`
+# subcommand, and importing torch and scipy.stats here would add seconds to every other command's start-up.
+_LAZY = {
+    "NotFittedError": "base", "WindowGenerator": "base", "available_generators": "base",
+    "check_windows": "base", "load_generator": "base", "make_generator": "base", "register_generator": "base",
+    "AdversarialGenerator": "gan", "gradient_penalty": "gan",
+    "acf_difference": "quality", "autocorrelation": "quality", "discriminative_score": "quality",
+    "persistence_mae": "quality", "predictive_score": "quality", "quality_report": "quality",
+    "wasserstein_per_feature": "quality",
+    "Jitter": "simple", "MagnitudeScaling": "simple", "WindowVAE": "vae",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"wq.augment.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'wq.augment' has no attribute {name!r}")
+
 
 __all__ = [
     "WindowGenerator",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.decomposition import PCA
 
 from wq.errors import ArtifactError, ConfigError, DataError
 from wq.preprocess._base import ArrayLike, InputError, Stage, check_float, check_int, to_2d
@@ -43,6 +42,7 @@ class DriverPCA(Stage):
 
     def fit(self, X: ArrayLike, y: Any = None) -> DriverPCA:
         """Fit the PCA on training drivers and keep K components (variance rule or fixed count)."""
+        from sklearn.decomposition import PCA  # imported here: a fitted (or restored) PCA needs no sklearn
         self._check_params()
         arr, kind = self._input(X, reset=True)
         T, F = arr.shape

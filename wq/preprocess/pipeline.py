@@ -13,11 +13,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 
 from wq.errors import ArtifactError, ConfigError, DataError
-from wq.preprocess._base import STATE_VERSION, Stage, _jsonable, to_2d
+from wq.preprocess._base import STATE_VERSION, Estimator, NotFittedError, Stage, _jsonable, to_2d
 from wq.preprocess.outliers import SigmaOutlierSmoother
 from wq.preprocess.pca import DriverPCA
 from wq.preprocess.scaling import MinMaxScaling
@@ -74,7 +72,7 @@ def _stage(cls: type[Stage], settings: Any, option: str) -> Stage:
     return stage
 
 
-class Preprocessor(BaseEstimator):
+class Preprocessor(Estimator):
     """Fit the preprocessing stages on the training frame and apply them, unchanged, to any later frame.
 
     Each option is a dict of the stage's constructor arguments, or None to skip the stage:
