@@ -8,33 +8,17 @@ augmentation) are not imported, so a scheduled forecast's start-up does not grow
 
 from __future__ import annotations
 
-import os
 import sys
-import traceback
 
 from wq import cli
 from wq.batch import commands  # noqa: F401 - registers train/forecast/score
-from wq.errors import WqError
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse and run one batch command; errors are reported as by :func:`wq.cli.main`."""
-    try:
-        parser = cli.build_parser()
-        parser.prog = "python -m wq.batch"
-        args = parser.parse_args(argv)
-        return int(args.func(args) or 0)
-    except WqError as exc:
-        print(f"wq: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("wq: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # noqa: BLE001 - last line of defence, as in wq.cli.main
-        if os.environ.get("WQ_DEBUG"):
-            traceback.print_exc()
-        print(f"wq: unexpected error: {type(exc).__name__}: {exc} (set WQ_DEBUG=1 for the traceback)", file=sys.stderr)
-        return 1
+    """Parse and run one batch command, with the exit codes of :func:`wq.cli.dispatch`."""
+    parser = cli.build_parser()
+    parser.prog = "python -m wq.batch"
+    return cli.dispatch(parser, argv)
 
 
 if __name__ == "__main__":

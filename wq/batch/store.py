@@ -52,6 +52,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from wq.batch.artifact import _fsync_dir
 from wq.errors import DataError
 
 __all__ = [
@@ -591,17 +592,3 @@ def write_csv(
             raise
         _fsync_dir(path.parent)
     return result
-
-
-def _fsync_dir(folder: Path) -> None:
-    """fsync a folder so a rename in it survives a power cut (no-op where unsupported)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
