@@ -252,6 +252,22 @@ def test_median_time_traced_peak_and_machine_info():
         median_time(lambda: None, repeats=0)
 
 
+def test_run_command_reports_the_childs_own_memory_and_time_out():
+    import sys
+
+    from wq.bench.machine import run_command
+
+    held = np.ones(40_000_000)  # 320 MB in this process: must not show up in the child's peak
+    idle = run_command([sys.executable, "-c", "pass"])
+    busy = run_command([sys.executable, "-c", "import numpy; a = numpy.ones(25_000_000); a += 1"])
+    assert idle.returncode == 0 and idle.maxrss < 150 * 2**20
+    assert busy.maxrss > idle.maxrss + 150 * 2**20  # 200 MB array
+    assert run_command([sys.executable, "-c", "import sys; sys.exit(3)"]).returncode == 3
+    slow = run_command([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+    assert slow.returncode == -9 and slow.seconds < 10
+    del held
+
+
 def test_synthetic_frame_shape_and_regularity():
     f = synthetic_frame(500, drivers=3, seed=1)
     assert list(f.columns) == ["y", "x1", "x2", "x3"] and len(f) == 500

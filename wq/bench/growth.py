@@ -330,7 +330,7 @@ def measure(frame: pd.DataFrame, n_inputs: int, stages: Sequence[str], commands:
             for _ in range(repeats):
                 res = run_command(command_args(command, pipeline, csv, work, threads), env=_env(threads),
                                   timeout=budget.timeout)
-                if res.seconds >= budget.timeout:
+                if res.returncode == -9 or res.seconds >= budget.timeout:
                     failed = f"exceeded {budget.timeout:.0f} s (killed)"
                     budget.exhausted.add(key)
                     break

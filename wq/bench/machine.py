@@ -143,30 +143,56 @@ class CommandResult:
     stderr: str
 
 
+# Runs in a small interpreter between us and the measured command. A child's peak RSS (ru_maxrss) starts at
+# the RSS of the process it was forked from (Linux keeps the high-water mark across exec), so forking the command
+# from this benchmark process, which holds torch, statsforecast and data, would report our size, not its own.
+_LAUNCHER = r"""
+import json, os, sys, time
+out, cmd = sys.argv[1], sys.argv[2:]
+t0 = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+code = os.waitstatus_to_exitcode(status)
+with open(out, "w") as f:
+    json.dump({"seconds": time.perf_counter() - t0, "maxrss": usage.ru_maxrss, "returncode": code}, f)
+sys.exit(0)
+"""
+
+
 def run_command(args: Sequence[str], cwd: str | os.PathLike | None = None, env: dict | None = None,
-                 timeout: float | None = None) -> CommandResult:
-    """Run ``args`` and wait for it with ``os.wait4``: wall seconds and the child's own peak RSS in bytes."""
+                timeout: float | None = None) -> CommandResult:
+    """Run ``args`` as a child process: its wall time and its own peak resident set size in bytes (rusage from
+    ``os.wait4`` in a small launcher process, see ``_LAUNCHER``). At ``timeout`` seconds the whole process group
+    is killed and the result has return code -9."""
+    import json
+    import signal
     import tempfile
 
-    with tempfile.TemporaryFile(mode="w+") as errf:
+    with tempfile.TemporaryDirectory() as tmp:
+        result = Path(tmp) / "result.json"
+        errpath = Path(tmp) / "stderr.txt"
         t0 = time.perf_counter()
-        proc = subprocess.Popen(list(args), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=errf)
-        deadline = None if timeout is None else t0 + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if deadline is not None and time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.01)
+        with open(errpath, "w") as errf:
+            proc = subprocess.Popen([sys.executable, "-S", "-c", _LAUNCHER, str(result), *args], cwd=cwd, env=env,
+                                    stdout=subprocess.DEVNULL, stderr=errf, start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
         seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        errf.seek(0)
-        err = errf.read()[-2000:]
+        err = errpath.read_text(errors="replace")[-2000:]
+        if not result.exists():
+            return CommandResult(seconds, 0, -9 if timeout is not None and seconds >= timeout else proc.returncode,
+                                 err)
+        data = json.loads(result.read_text())
     scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, kilobytes on Linux
-    return CommandResult(seconds, int(usage.ru_maxrss) * scale, proc.returncode, err)
+    return CommandResult(float(data["seconds"]), int(data["maxrss"]) * scale, int(data["returncode"]), err)
 
 
 def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:

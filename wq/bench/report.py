@@ -136,7 +136,7 @@ def machine_table(out: Path) -> str:
             continue
         versions = ", ".join(f"{k.removeprefix('version_')} {v}" for k, v in sorted(m.items())
                              if k.startswith("version_") and v != "not installed")
-        rows.append({"section": section, "mode": m.get("mode", ""), "when": m.get("time", ""),
+        rows.append({"section": section, "command": f"`{m.get('command', '').strip()}`", "finished": m.get("time", ""),
                      "CPU": m.get("host_cpu", ""), "cores": f"{m.get('usable_cores')} of {m.get('logical_cores')}",
                      "RAM GiB": str(m.get("memory_gib")), "load (1/5/15 min) start; end":
                      f"{m.get('load_average_at_start', m.get('load_average_1_5_15'))}; {m.get('load_average_at_end', '')}",
@@ -286,14 +286,17 @@ def growth_section(out: Path) -> list[str]:
         return []
     m = _machine(out, "growth") or {}
     inf = info.iloc[0] if info is not None and len(info) else {}
+    described = {"wq run": "`wq run` (dual LSTM only, 1 epoch, report included)",
+                 "wq train": "`wq train` (1 epoch, artifact written)",
+                 "wq forecast": "`wq forecast` (next step from the last row, from a `wq train` artifact)"}
+    commands = ", ".join(described[c] for c in described if c in set(by_size["part"])) or "none"
     lines = ["## 3. Growth with data", "",
              f"Synthetic hourly series with 4 drivers (`wq.bench.growth.synthetic_frame`); stages fitted on the "
              f"first 60 % and applied to all rows. Times are medians of {m.get('repeats', '?')} runs; stage memory "
              "is the tracemalloc peak (numpy and Python allocations), epoch and command memory the child process's "
              f"peak resident set size above that of an idle child (one that only imports torch and wq's models: "
              f"{float(inf.get('import_baseline_rss_mb', np.nan)):.0f} MB; `python -m wq --version`: "
-             f"{float(inf.get('command_startup_rss_mb', np.nan)):.0f} MB). Commands: `wq run` (dual LSTM only, 1 "
-             "epoch), `wq train` (1 epoch), `wq forecast` (next step from the last row); each pays a start-up of "
+             f"{float(inf.get('command_startup_rss_mb', np.nan)):.0f} MB). Commands: {commands}; each pays a start-up of "
              f"{float(inf.get('command_startup_seconds', np.nan)):.1f} s (`python -m wq --version`). A size is "
              f"skipped when its predicted time exceeds {m.get('limit_s', '?')} s per run (child processes are also "
              f"killed at 1.5 times that, and not tried at larger sizes).", "",
@@ -337,7 +340,8 @@ def write_report(out: Path) -> Path:
     except ValueError:
         link = "docs/benchmarks.md"
     lines = ["# wq benchmarks", "",
-             f"Made by `python pipelines/benchmark.py {' '.join(run.get('argv', []))}` ({run.get('mode', '?')} mode). "
+             "Made by `python pipelines/benchmark.py` (each section's command line and machine are in the table "
+             "below). "
              f"How to run it and what each number means: {link}. "
              "The machine may be shared with other work: timings are noisy, and the load average at the start and "
              "end of each section is recorded below. Every number is also in the CSV files of this folder.", ""]
