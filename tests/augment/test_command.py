@@ -63,7 +63,7 @@ def test_study_writes_the_table_figures_and_report(study):
     assert len(t) == 2 * (1 + 2 * 2) and not t.duplicated(["method", "ratio", "train_fraction"]).any()
     assert set(t.loc[t["method"] == "none", "ratio"]) == {0.0}
     report = (study / "report.md").read_text()
-    assert "## Answer" in report and "against jitter" in report
+    assert "## Answer" in report and "than jitter" in report and "one forecaster seed" in report
     assert "train fraction 0.5:" in report and "TimeGAN reports 0.10 on its Stocks data" in report
 
 
@@ -160,3 +160,25 @@ def test_wq_run_with_augment_changes_only_the_augmented_models(work, data):
     assert (a.loc["persistence", "MAPE"] == b.loc["persistence", "MAPE"]).all()
     assert (a.loc["dwt-pca-lstm", "MAPE"] != b.loc["dwt-pca-lstm", "MAPE"]).all()
     assert Pipeline.load(jitter / "pipeline.toml").raw["augment"]["method"] == "jitter"
+
+
+def test_comparisons_with_none_are_paired_by_seed():
+    from wq.augment.ablation import _finish, summary, verdict
+
+    rows = []
+    for seed, none, jit, gan in [(7, 10.0, 9.0, 10.5), (8, 12.0, 11.5, 11.0)]:
+        for method, ratio, val, test in [("none", 0.0, 5.0, none), ("jitter", 1.0, 4.0, jit), ("gan", 1.0, 6.0, gan)]:
+            rows.append({"pipeline": "p", "model": "m", "method": method, "ratio": ratio, "train_fraction": 1.0,
+                         "seed": seed, "val_MAPE": val + seed - 7, "test_MAPE": test, "test_pMAPE": test,
+                         "val_pMAPE": val})
+    t = _finish(pd.DataFrame(rows))
+    np.testing.assert_allclose(t["test_MAPE_none"], [10, 10, 10, 12, 12, 12])
+    np.testing.assert_allclose(t["delta_test_MAPE"], [0, -1, 0.5, 0, -0.5, -1])
+    assert t["gate_kept"].tolist() == [False, True, False, False, True, False]
+    np.testing.assert_allclose(t["test_MAPE_gated"], [10, 9, 10, 12, 11.5, 12])
+    s = summary(t).set_index("method")
+    assert s.loc["jitter", "seeds_lower"] == 2 and s.loc["gan", "seeds_lower"] == 1
+    assert s.loc["jitter", "delta_mean"] == pytest.approx(-0.75) and s.loc["gan", "delta_max"] == pytest.approx(0.5)
+    (line,) = verdict(t)
+    assert "none 11.00 % (seeds 10.00 .. 12.00)" in line and "lower in all 2 seeds: jitter x1" in line
+    assert "gan x1 (mean" not in line and "not better than jitter" in line and "kept synthetic windows in 2 of 4" in line

@@ -14,7 +14,8 @@ Definitions (the test period is the same in every row):
   sequences of the model (lags + horizon steps of every channel, preprocessing fitted on the fitting part)
   and ``round(r * N)`` synthetic sequences are appended to the N real ones. Nothing from the validation tail or
   the test period reaches a generator.
-* "none" (ratio 0) is the baseline of every fraction: the same model, seed and epochs without synthetic windows.
+* "none" (ratio 0) is the baseline of every fraction and seed: the same model, seed and epochs without
+  synthetic windows. Comparisons are paired: ``delta_test_MAPE`` is against none with the same forecaster seed.
 * Errors: MAPE and pMAPE (peaks: observations at or above the ``[evaluate] peak_quantile`` of the period) of
   one-step-to-horizon forecasts in original units, averaged over targets; values the data layer filled are not
   scored. ``val_*`` on the validation tail, ``test_*`` on the test period (reported, never used for a choice).
@@ -27,10 +28,11 @@ Definitions (the test period is the same in every row):
   real ones (train on synthetic, test on real; ``predictive_persistence`` is the naive MAE for scale),
   Wasserstein-1 of the marginals and the ACF difference. One generator per method and fraction serves every
   ratio, so quality columns repeat across ratios.
-* Seeds: forecaster seed = pipeline seed in every row (``baseline_seeds`` > 1 adds "none" rows with seeds
-  seed + 1 ..., to show how much the test MAPE moves with the seed alone); generators fit with seed s and
-  sample with s + 1, s = pipeline seed + ``[augment] seed_offset``. The same inputs give the same table, apart
-  from the time columns (:data:`TIME_COLUMNS`).
+* Seeds: every (method, ratio, fraction) is fitted with forecaster seeds seed, seed + 1, ..., seed + K - 1
+  (``seeds`` = K, default 1; seed = the pipeline's), so the table shows how much the test MAPE moves with the
+  seed alone; generators fit with seed s and sample with s + 1, s = pipeline seed + ``[augment] seed_offset``
+  (one generator per method and fraction, whatever the forecaster seed). The same inputs give the same table,
+  apart from the time columns (:data:`TIME_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ __all__ = [
     "write_study",
     "write_figures",
     "augment_study",
+    "summary",
     "verdict",
 ]
 
@@ -155,7 +158,7 @@ def _scores(model, frame: pd.DataFrame, start: int, train: pd.DataFrame, mask, q
 def run_study(pipeline, frame: pd.DataFrame, *, methods: Sequence[str] = ("gan", "wgan", "wgan-gp", "vae", "jitter"),
               ratios: Sequence[float] = (1.0,), fractions: Sequence[float] = (0.5, 1.0),
               observed_mask: pd.DataFrame | None = None, model_name: str | None = None, generator_epochs: int = 0,
-              quality: bool = True, quality_epochs: int | None = None, baseline_seeds: int = 1,
+              quality: bool = True, quality_epochs: int | None = None, seeds: int = 1,
               progress: Progress = None) -> StudyResult:
     """Run the study on ``frame`` (a whole record: the test period is its last ``[split] test`` share).
 
@@ -169,8 +172,9 @@ def run_study(pipeline, frame: pd.DataFrame, *, methods: Sequence[str] = ("gan",
     from wq.seed import seed_everything
 
     methods, ratios, fractions = _check_lists(methods, ratios, fractions)
-    if isinstance(baseline_seeds, bool) or not isinstance(baseline_seeds, int) or baseline_seeds < 1:
-        raise ConfigError(f"baseline seeds must be an integer >= 1, got {baseline_seeds!r}")
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"seeds must be an integer >= 1 (forecaster seeds per setting), got {seeds!r}")
+    forecaster_seeds = [pipeline.seed + k for k in range(seeds)]
     if isinstance(generator_epochs, bool) or not isinstance(generator_epochs, int) or generator_epochs < 0:
         raise ConfigError(f"generator epochs must be an integer >= 0, got {generator_epochs!r}")
     model_name = model_name or pipeline.model_name
@@ -224,16 +228,16 @@ def run_study(pipeline, frame: pd.DataFrame, *, methods: Sequence[str] = ("gan",
         S_fit, S_val = np.array(S[is_fit]), np.array(S[~is_fit])
         result.real_windows[f] = S_fit
         result.channels[f] = channel_names(baseline)  # PCs kept for the variance share may differ by fraction
-        none = record(baseline, sub, sub_start, train, {**base, "method": "none", "ratio": 0.0,
-                                                       "seed": pipeline.seed, "n_real": len(S_fit),
-                                                       "n_synthetic": 0, "fit_seconds": seconds})
-        rows.append(none)
-        say(f"fraction {f:g} none: validation MAPE {none['val_MAPE']:.3f}, test MAPE {none['test_MAPE']:.3f}")
-        for k in range(1, baseline_seeds):
-            model, seconds = fit(pipeline.seed + k, train)
-            rows.append(record(model, sub, sub_start, train, {**base, "method": "none", "ratio": 0.0,
-                                                              "seed": pipeline.seed + k, "n_real": len(S_fit),
-                                                              "n_synthetic": 0, "fit_seconds": seconds}))
+        none_mape = {}
+        for seed in forecaster_seeds:
+            model, seconds = (baseline, seconds) if seed == pipeline.seed else fit(seed, train)
+            row = record(model, sub, sub_start, train, {**base, "method": "none", "ratio": 0.0, "seed": seed,
+                                                         "n_real": len(S_fit), "n_synthetic": 0,
+                                                         "fit_seconds": seconds})
+            rows.append(row)
+            none_mape[seed] = row["test_MAPE"]
+            say(f"fraction {f:g} none seed {seed}: validation MAPE {row['val_MAPE']:.3f}, "
+                f"test MAPE {row['test_MAPE']:.3f}")
         for method in methods:
             # one generator per (method, fraction), fitted here on the fitting sequences; every ratio's model fit
             # below gets it from the shared cache (the augmenter checks that it sees the same sequences)
@@ -251,18 +255,20 @@ def run_study(pipeline, frame: pd.DataFrame, *, methods: Sequence[str] = ("gan",
                 quality_cols = _quality_columns(_quality(S_val, synth, cfg.seed, quality_epochs))
                 quality_cols["quality_seconds"] = time.perf_counter() - t0
             for r in ratios:
-                aug = WindowAugmenter(method, r, seed=cfg.seed, epochs=epochs, settings=cfg.settings.get(method),
-                                      progress=progress, label=f"{model_name} f={f:g}", cache=cache)
-                model, seconds = fit(pipeline.seed, train, aug)
-                call = aug.calls_[-1]
-                if call["fingerprint"] != _fp(S_fit):  # quality and figures must be about what the model used
-                    raise AssertionError("the augmenter saw other sequences than the study's fitting windows")
-                row = record(model, sub, sub_start, train, {
-                    **base, "method": method, "ratio": r, "seed": pipeline.seed, "n_real": call["n_real"],
-                    "n_synthetic": call["n_synthetic"], "fit_seconds": seconds, **gen_info, **quality_cols})
-                rows.append(row)
-                say(f"fraction {f:g} {method} ratio {r:g}: {row['n_synthetic']} synthetic windows, validation MAPE "
-                    f"{row['val_MAPE']:.3f}, test MAPE {row['test_MAPE']:.3f} (none {none['test_MAPE']:.3f})")
+                for seed in forecaster_seeds:
+                    aug = WindowAugmenter(method, r, seed=cfg.seed, epochs=epochs, settings=cfg.settings.get(method),
+                                          progress=progress, label=f"{model_name} f={f:g}", cache=cache)
+                    model, seconds = fit(seed, train, aug)
+                    call = aug.calls_[-1]
+                    if call["fingerprint"] != _fp(S_fit):  # quality and figures must be about what the model used
+                        raise AssertionError("the augmenter saw other sequences than the study's fitting windows")
+                    row = record(model, sub, sub_start, train, {
+                        **base, "method": method, "ratio": r, "seed": seed, "n_real": call["n_real"],
+                        "n_synthetic": call["n_synthetic"], "fit_seconds": seconds, **gen_info, **quality_cols})
+                    rows.append(row)
+                    say(f"fraction {f:g} {method} ratio {r:g} seed {seed}: {row['n_synthetic']} synthetic windows, "
+                        f"validation MAPE {row['val_MAPE']:.3f}, test MAPE {row['test_MAPE']:.3f} "
+                        f"(none {none_mape[seed]:.3f})")
     table = pd.DataFrame(rows)
     table = _finish(table)
     result.table = table
@@ -303,13 +309,13 @@ def _quality_columns(report: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _finish(table: pd.DataFrame) -> pd.DataFrame:
-    """Baseline columns, deltas and the gate's decision; columns in :data:`COLUMNS` order."""
-    main = table[(table["method"] == "none")]
-    ref = main.sort_values("seed").groupby("train_fraction").first()  # the pipeline seed's none row
-    f = table["train_fraction"]
-    table["val_MAPE_none"] = f.map(ref["val_MAPE"])
-    table["test_MAPE_none"] = f.map(ref["test_MAPE"])
-    table["test_pMAPE_none"] = f.map(ref["test_pMAPE"])
+    """Baseline columns (none with the same fraction and forecaster seed), deltas and the gate's decision;
+    columns in :data:`COLUMNS` order."""
+    ref = table[table["method"] == "none"].set_index(["train_fraction", "seed"])
+    key = pd.MultiIndex.from_frame(table[["train_fraction", "seed"]])
+    table["val_MAPE_none"] = ref["val_MAPE"].reindex(key).to_numpy()
+    table["test_MAPE_none"] = ref["test_MAPE"].reindex(key).to_numpy()
+    table["test_pMAPE_none"] = ref["test_pMAPE"].reindex(key).to_numpy()
     table["delta_test_MAPE"] = table["test_MAPE"] - table["test_MAPE_none"]
     augmented = table["method"] != "none"
     table["gate_kept"] = augmented & (table["val_MAPE"] < table["val_MAPE_none"])
@@ -324,40 +330,64 @@ def _finish(table: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- verdict and outputs -------------------------------------------------------------------------------------
+def summary(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per (train fraction, method, ratio): means over the forecaster seeds of the validation and test
+    errors, the paired difference to none (``delta_mean``, ``delta_min``, ``delta_max``), in how many seeds the
+    test MAPE was lower than none's (``seeds_lower``) and the gate kept the synthetic windows (``gate_kept``),
+    and the quality scores."""
+    g = table.groupby(["train_fraction", "method", "ratio"], sort=False)
+    out = g.agg(seeds=("seed", "size"), val_MAPE=("val_MAPE", "mean"), test_MAPE=("test_MAPE", "mean"),
+                test_pMAPE=("test_pMAPE", "mean"), delta_mean=("delta_test_MAPE", "mean"),
+                delta_min=("delta_test_MAPE", "min"), delta_max=("delta_test_MAPE", "max"),
+                seeds_lower=("delta_test_MAPE", lambda d: int((d < 0).sum())), gate_kept=("gate_kept", "sum"),
+                test_MAPE_gated=("test_MAPE_gated", "mean"), discriminative=("discriminative", "first"),
+                predictive=("predictive", "first"), predictive_persistence=("predictive_persistence", "first"),
+                generator_seconds=("generator_seconds", "first"))
+    out["gate_kept"] = out["gate_kept"].astype(int)
+    return out.reset_index()
+
+
 def verdict(table: pd.DataFrame) -> list[str]:
-    """Plain sentences per train fraction: did any method lower the test MAPE against none, and against jitter?"""
+    """Plain sentences per train fraction: did any method lower the test MAPE against none, and did a learned
+    generator do better than jitter and resample? With K forecaster seeds, "lower" means lower than none with
+    the same seed in every one of the K seeds (paired); with one seed, a lower value is reported as such and
+    is no evidence."""
     lines = []
-    for f, grp in table.groupby("train_fraction", sort=True):
-        ref = grp[(grp["method"] == "none")].sort_values("seed").iloc[0]
+    s = summary(table)
+    for f, grp in s.groupby("train_fraction", sort=True):
+        none = table[(table["train_fraction"] == f) & (table["method"] == "none")]["test_MAPE"]
         aug = grp[grp["method"] != "none"]
         if aug.empty:
             continue
-        best = aug.loc[aug["test_MAPE"].idxmin()]
-        spread = grp.loc[grp["method"] == "none", "test_MAPE"]
-        noise = (f" (the seed alone moves none's test MAPE by {spread.max() - spread.min():.2f})" if len(spread) > 1
-                 else " (one forecaster seed: --baseline-seeds 3 shows how much the seed alone moves it)")
-        if best["test_MAPE"] < ref["test_MAPE"]:
-            text = (f"train fraction {f:g}: yes -- {best['method']} at ratio {best['ratio']:g} lowered the test MAPE "
-                    f"from {ref['test_MAPE']:.2f} to {best['test_MAPE']:.2f} %{noise}")
+        k = int(grp["seeds"].max())
+        head = (f"train fraction {f:g}: none {none.mean():.2f} %" +
+                (f" (seeds {none.min():.2f} .. {none.max():.2f})" if k > 1 else ""))
+        wins = aug[aug["seeds_lower"] == aug["seeds"]].sort_values("delta_mean")
+        best = aug.loc[aug["delta_mean"].idxmin()]
+        if k == 1:
+            text = (f"{head}; lower with {', '.join(f'{m} x{r:g} ({d:+.2f})' for m, r, d in zip(wins['method'], wins['ratio'], wins['delta_mean']))}"
+                    if len(wins) else f"{head}; no method lowered it (best {best['method']} x{best['ratio']:g}, "
+                                      f"{best['delta_mean']:+.2f})")
+            text += " -- one forecaster seed: use --seeds 3 to see how much the seed alone moves it"
+        elif len(wins):
+            text = (f"{head}; yes, lower in all {k} seeds: "
+                    + ", ".join(f"{m} x{r:g} (mean {d:+.2f}, {lo:+.2f} .. {hi:+.2f})" for m, r, d, lo, hi in
+                                zip(wins["method"], wins["ratio"], wins["delta_mean"], wins["delta_min"],
+                                    wins["delta_max"])))
         else:
-            text = (f"train fraction {f:g}: no -- no method lowered the test MAPE below none's {ref['test_MAPE']:.2f} % "
-                    f"(best: {best['method']} at ratio {best['ratio']:g}, {best['test_MAPE']:.2f} %){noise}")
-        learned = grp[grp["method"].isin(LEARNED)]
-        for ref_method, why in (("jitter", ""), ("resample", ", the control with as many extra windows but no new ones")):
-            ref_rows = grp[grp["method"] == ref_method]
+            text = (f"{head}; no method lowered it in all {k} seeds (best mean: {best['method']} x{best['ratio']:g}, "
+                    f"{best['delta_mean']:+.2f}, lower in {int(best['seeds_lower'])} of {k})")
+        learned = aug[aug["method"].isin(LEARNED)]
+        for ref_method, why in (("jitter", ""), ("resample", " (same number of extra windows, none new)")):
+            ref_rows = aug[aug["method"] == ref_method]
             if ref_rows.empty or learned.empty:
                 continue
             rbest = ref_rows["test_MAPE"].min()
             lbest = learned.loc[learned["test_MAPE"].idxmin()]
-            if lbest["test_MAPE"] < rbest:
-                text += (f"; against {ref_method}{why} (best {rbest:.2f} %): yes -- {lbest['method']} at ratio "
-                         f"{lbest['ratio']:g} is lower ({lbest['test_MAPE']:.2f} %)")
-            else:
-                text += f"; against {ref_method}{why} (best {rbest:.2f} %): no learned generator did better"
-        kept = aug[aug["gate_kept"]]
-        text += (f"; the gate would keep {len(kept)} of {len(aug)} augmented fits" +
-                 (f", test MAPE of its choices {kept['test_MAPE'].min():.2f} .. {kept['test_MAPE'].max():.2f} %" if len(kept) else "")
-                 + ".")
+            verb = "better" if lbest["test_MAPE"] < rbest else "not better"
+            text += (f"; best learned generator {lbest['method']} x{lbest['ratio']:g} ({lbest['test_MAPE']:.2f} %) "
+                     f"{verb} than {ref_method}{why} ({rbest:.2f} %)")
+        text += f"; the gate kept synthetic windows in {int(aug['gate_kept'].sum())} of {int(aug['seeds'].sum())} fits."
         lines.append(text)
     return lines
 
@@ -410,24 +440,27 @@ def write_figures(result: StudyResult, folder: str | Path) -> list[Path]:
 
 
 def _plot_mape_vs_ratio(table: pd.DataFrame, path: Path) -> Path:
+    """Test MAPE (mean over forecaster seeds, bars from the lowest to the highest seed) against the ratio, one
+    panel per train fraction, one line per method starting at none's value at ratio 0."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fractions = sorted(table["train_fraction"].unique())
     fig = Figure(figsize=(3.6 * len(fractions), 3.4))
     methods = [m for m in dict.fromkeys(table["method"]) if m != "none"]
+    stats = table.groupby(["train_fraction", "method", "ratio"])["test_MAPE"].agg(["mean", "min", "max"])
     for i, f in enumerate(fractions):
         ax = fig.add_subplot(1, len(fractions), i + 1)
-        grp = table[table["train_fraction"] == f]
-        ref = grp[grp["method"] == "none"].sort_values("seed")
-        y0 = float(ref["test_MAPE"].iloc[0])
+        y0, lo0, hi0 = stats.loc[(f, "none", 0.0)]
         ax.axhline(y0, color="black", ls="--", lw=1, label="none")
-        if len(ref) > 1:
-            ax.axhspan(ref["test_MAPE"].min(), ref["test_MAPE"].max(), color="grey", alpha=0.2, lw=0,
-                       label="none, other seeds")
-        for m in methods:
-            g = grp[grp["method"] == m].sort_values("ratio")
-            ax.plot([0.0, *g["ratio"]], [y0, *g["test_MAPE"]], marker="o", ms=3, label=m)
+        if hi0 > lo0:
+            ax.axhspan(lo0, hi0, color="grey", alpha=0.2, lw=0, label="none, seed range")
+        for j, m in enumerate(methods):
+            g = stats.loc[(f, m)].sort_index()
+            x = np.r_[0.0, g.index.to_numpy(dtype=float)] * (1 + 0.01 * (j - len(methods) / 2))
+            ax.errorbar(x, np.r_[y0, g["mean"]], yerr=[np.r_[y0 - lo0, g["mean"] - g["min"]],
+                                                       np.r_[hi0 - y0, g["max"] - g["mean"]]],
+                        marker="o", ms=3, capsize=2, lw=1, label=m)
         ax.set_title(f"train fraction {f:g}", fontsize=9)
         ax.set_xlabel("synthetic per real window (ratio)")
         if i == 0:
@@ -446,13 +479,17 @@ def _report(result: StudyResult, pipeline, fig_paths: list[Path], out: Path, not
 
     t = result.table
     lines = [f"# {title or f'wq augment: {pipeline.name}'}", ""]
-    lines += ["## Answer", "", "Does any method lower the test MAPE against no augmentation (none), and against jitter?", ""]
+    lines += ["## Answer", "", "Does any method lower the test MAPE against no augmentation (none), and does a learned "
+              "generator do better than jitter?", ""]
     lines += [f"- {v}" for v in verdict(t)] or ["- no augmented rows"]
     lines += ["", "## Forecast errors", "",
               f"Model {t['model'].iloc[0]}; MAPE and pMAPE in %, averaged over the targets "
-              f"({', '.join(pipeline.targets)}). `gate_kept`: validation MAPE below none's (what gate = true keeps).", ""]
-    show = t[["method", "ratio", "train_fraction", "seed", "n_real", "n_synthetic", "val_MAPE", "test_MAPE",
-              "test_pMAPE", "delta_test_MAPE", "gate_kept"]]
+              f"({', '.join(pipeline.targets)}), means over the forecaster seeds ({t['seed'].nunique()}). "
+              "delta: test MAPE minus none's with the same seed (mean, lowest, highest); seeds_lower: seeds in "
+              "which it was lower; gate_kept: fits whose validation MAPE was below none's (what gate = true keeps).",
+              ""]
+    show = summary(t)[["method", "ratio", "train_fraction", "seeds", "val_MAPE", "test_MAPE", "test_pMAPE",
+                       "delta_mean", "delta_min", "delta_max", "seeds_lower", "gate_kept"]]
     lines += [markdown_table(show), ""]
     q = t[(t["method"] != "none")].drop_duplicates(["method", "train_fraction"])
     if len(q):

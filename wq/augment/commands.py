@@ -45,13 +45,13 @@ def cmd_augment(args: argparse.Namespace) -> int:
         raise ConfigError(f"--generator-epochs must be >= 0, got {args.generator_epochs}")
     if args.quality_epochs is not None and args.quality_epochs < 1:
         raise ConfigError(f"--quality-epochs must be >= 1, got {args.quality_epochs}")
-    if args.baseline_seeds < 1:
-        raise ConfigError(f"--baseline-seeds must be >= 1, got {args.baseline_seeds}")
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {args.seeds}")
     out = Path(args.out) if args.out else Path("reports") / pipe.name / "augment"
     result, paths = augment_study(
         pipe, out, methods=methods, ratios=ratios, fractions=fractions, model_name=args.model,
         generator_epochs=args.generator_epochs, quality=not args.no_quality, quality_epochs=args.quality_epochs,
-        baseline_seeds=args.baseline_seeds, figures=not args.no_figures, progress=_progress(args.quiet))
+        seeds=args.seeds, figures=not args.no_figures, progress=_progress(args.quiet))
     if not args.quiet:
         from wq.augment.ablation import verdict
 
@@ -88,8 +88,9 @@ def register(sub) -> None:
                         "0: [augment] epochs or the generator's own default)")
     p.add_argument("--quality-epochs", type=int,
                    help="epochs of the post-hoc quality networks (default: about 400 mini-batch steps)")
-    p.add_argument("--baseline-seeds", type=int, default=1,
-                   help="fit 'none' with this many forecaster seeds, to show the seed noise (default 1)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="forecaster seeds per setting (seed, seed + 1, ...): shows how much the seed alone moves "
+                        "the errors; comparisons with none are paired by seed (default 1)")
     p.add_argument("--no-quality", action="store_true", help="skip the quality scores")
     p.add_argument("--no-figures", action="store_true", help="skip the figures")
     p.set_defaults(func=cmd_augment)
