@@ -155,7 +155,8 @@ def _scores(model, frame: pd.DataFrame, start: int, train: pd.DataFrame, mask, q
     return val_mape, val_pmape, test
 
 
-def run_study(pipeline, frame: pd.DataFrame, *, methods: Sequence[str] = ("gan", "wgan", "wgan-gp", "vae", "jitter"),
+def run_study(pipeline, frame: pd.DataFrame, *,
+              methods: Sequence[str] = ("gan", "wgan", "wgan-gp", "vae", "jitter", "resample"),
               ratios: Sequence[float] = (1.0,), fractions: Sequence[float] = (0.5, 1.0),
               observed_mask: pd.DataFrame | None = None, model_name: str | None = None, generator_epochs: int = 0,
               quality: bool = True, quality_epochs: int | None = None, seeds: int = 1,

@@ -12,7 +12,7 @@ import argparse
 from wq.cli import _add_pipeline_options, _pipeline_from_args, _progress, _set_threads, command, log
 from wq.errors import ConfigError
 
-DEFAULT_METHODS = "gan,wgan,wgan-gp,vae,jitter"
+DEFAULT_METHODS = "gan,wgan,wgan-gp,vae,jitter,resample"
 DEFAULT_RATIOS = "1"
 DEFAULT_FRACTIONS = "0.5,1"
 DEFAULT_GENERATOR_EPOCHS = 30  # a cap that keeps the default study to minutes; raise it for real use
