@@ -124,3 +124,13 @@ def test_subprocess_exit_code_and_no_traceback(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_run_with_gated_augmentation(pipeline, tmp_path):
+    """[augment] with gate = true: the run completes and the learned model's forecasts stay finite."""
+    text = pipeline.read_text() + '\n[augment]\nmethod = "jitter"\nratio = 1.0\ngate = true\n'
+    gated = pipeline.parent / "gated.toml"
+    gated.write_text(text)
+    assert main(["run", str(gated), "--out", str(tmp_path), "--quiet", "--models", "dwt-pca-lstm,persistence"]) == 0
+    pred = pd.read_csv(tmp_path / "predictions.csv")
+    assert np.isfinite(pred.predicted).all() and set(pred.model) == {"dwt-pca-lstm", "persistence"}

@@ -41,7 +41,7 @@ DEFAULTS: dict[str, Any] = {
     },
     "compare": {"models": []},
     "evaluate": {"peak_quantile": 0.9, "zeros": "skip", "folds": 0},
-    "augment": {"method": "none", "ratio": 0.0, "gate": False, "epochs": 0, "seed_offset": 0},
+    "augment": {"method": "none", "ratio": 0.0, "gate": False, "epochs": 0, "seed_offset": 0, "settings": {}},
     "tune": {
         "strategy": "ga", "population": 12, "generations": 6, "cxpb": 0.7, "mutpb": 0.3,
         "selection": "tournament", "crossover": "blend", "folds": 3, "metric": "MAPE", "workers": 1,
@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "batch": {"max_staleness": "", "drift_threshold": 0.0, "drift_window": 7},
 }
 TABLE_VALUED = {("preprocess", "outliers"), ("preprocess", "moving_average"), ("preprocess", "wavelet"),
-                ("preprocess", "pca"), ("tune", "space")}
+                ("preprocess", "pca"), ("tune", "space"), ("augment", "settings")}
 PREPROCESS_KEYS = {
     "outliers": {"k", "neighbours", "window"},
     "moving_average": {"window", "centered"},

@@ -253,10 +253,14 @@ def test_gate_keeps_synthetic_windows_only_if_validation_mape_is_strictly_lower(
     np.testing.assert_array_equal(predictions(model, frame), predictions(other, frame))
 
 
-def test_a_gated_augmenter_refuses_a_caller_that_does_not_gate(data_path, frame):
+def test_a_gated_augmenter_refuses_a_caller_that_does_not_gate(data_path, frame, train):
     p = pipe(data_path, method="jitter", ratio=1.0, gate=True)
     with pytest.raises(ConfigError, match="gate"):
-        evaluate_split(p, frame, ["dwt-pca-lstm"], augmenter_for=augmenter_for_pipeline(p))
+        p.make_model().fit(train, val_fraction=0.2, augment=WindowAugmenter("jitter", 1.0, seed=0, gate=True))
+    # evaluate_split gates: it decides on the validation tail and records the decision
+    aug = augmenter_for_pipeline(p)("dwt-pca-lstm")
+    result = evaluate_split(p, frame, ["dwt-pca-lstm"], augmenter_for=lambda name: aug)
+    assert np.isfinite(result.metrics["MAPE"]).all() and len(aug.decisions_) == 1
 
 
 def test_channel_names_match_the_sequences(data_path, train):

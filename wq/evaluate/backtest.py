@@ -68,6 +68,19 @@ def score(pred: pd.DataFrame, q: float = 0.9, zeros: str = "skip", observed_mask
     return pd.DataFrame(rows)
 
 
+def _fit(model, train: pd.DataFrame, val_fraction: float, progress, augment, observed_mask) -> None:
+    """Fit, with synthetic windows when given; a gated augmenter keeps them only if they lower the
+    validation error (wq.augment.pipeline.fit_with_gate; never judged on test rows)."""
+    if augment is not None and getattr(augment, "gate", False):
+        from wq.augment.pipeline import fit_with_gate
+
+        fit_with_gate(model, train, val_fraction, augment, progress=progress, observed_mask=observed_mask)
+    elif augment is not None:
+        model.fit(train, val_fraction=val_fraction, progress=progress, augment=augment)
+    else:
+        model.fit(train, val_fraction=val_fraction, progress=progress)
+
+
 @dataclass
 class SplitResult:
     metrics: pd.DataFrame
@@ -94,7 +107,7 @@ def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: C
             aug = augmenter_for(name)
             if aug is not None:
                 kwargs["augment"] = aug
-        model.fit(train, val_fraction=float(split["validation"]), progress=progress, **kwargs)
+        _fit(model, train, float(split["validation"]), progress, kwargs.get("augment"), observed_mask)
         fit_seconds = time.perf_counter() - t0
         out = forecast_period(model, frame, start)
         out.insert(0, "model", name)
@@ -142,8 +155,8 @@ def evaluate_folds(pipeline, frame: pd.DataFrame, model_name: str, folds: int, b
             aug = augmenter_for(model_name)
             if aug is not None:
                 kwargs["augment"] = aug
-        model.fit(frame.iloc[:train_end], val_fraction=float(pipeline.raw["split"]["validation"]), progress=progress,
-                  **kwargs)
+        _fit(model, frame.iloc[:train_end], float(pipeline.raw["split"]["validation"]), progress,
+             kwargs.get("augment"), observed_mask)
         out = forecast_period(model, frame, train_end, test_end)
         out.insert(0, "model", model_name)
         m = score(out, q=q, zeros=pipeline.raw["evaluate"]["zeros"], observed_mask=observed_mask)
