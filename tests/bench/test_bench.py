@@ -181,6 +181,10 @@ def test_headline_picks_best_of_each_family():
     assert h.loc["single split", "best_wq_model"] == "b-wq" and h.loc["single split", "winner"] == "wq"
     assert h.loc["rolling origin", "best_peer"] == "p1" and h.loc["rolling origin", "winner"] == "peer"
     assert h.loc["single split", "persistence_MAPE"] == 7.0
+    # the declared model ("a-wq" here) against the best peer, without picking on the test scores
+    h = headline(single, summary, main_model="a-wq").set_index("evaluation")
+    assert h.loc["single split", "a-wq_MAPE"] == 5.0 and h.loc["single split", "main_vs_best_peer"] == "peer"
+    assert h.loc["rolling origin", "wq_models"] == 2 and h.loc["rolling origin", "peers"] == 2
 
 
 # -- the command's arguments ----------------------------------------------------------------------------------

@@ -182,7 +182,7 @@ def tune_datasets(s: Settings) -> dict[str, Path]:
 
 
 def run_accuracy_section(s: Settings) -> None:
-    from wq.bench.accuracy import AccuracySettings, headline, rolling_summary, run_accuracy
+    from wq.bench.accuracy import AccuracySettings, rolling_summary, run_accuracy
 
     t0 = time.time()
     p = s.params
@@ -200,7 +200,6 @@ def run_accuracy_section(s: Settings) -> None:
     single.to_csv(s.out / "accuracy_single.csv", index=False, float_format=fmt)
     folds.to_csv(s.out / "accuracy_rolling_folds.csv", index=False, float_format=fmt)
     summary.to_csv(s.out / "accuracy_rolling.csv", index=False, float_format=fmt)
-    headline(single, summary).to_csv(s.out / "accuracy_headline.csv", index=False, float_format=fmt)
     extra = {"accuracy_settings": {"models": acc.models or "pipeline model + comparison models",
                                    "epochs": acc.epochs or "pipeline", "folds": acc.folds, "peers": list(acc.peers),
                                    "peer_refit": acc.peer_refit, "autoarima_approximation": acc.approximation,
