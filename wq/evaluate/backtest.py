@@ -68,6 +68,13 @@ def score(pred: pd.DataFrame, q: float = 0.9, zeros: str = "skip", observed_mask
     return pd.DataFrame(rows)
 
 
+def _augmenter(augmenter_for: Callable | None, model, name: str):
+    """The synthetic-window augmenter of a windowed model, or None (naive models are never augmented)."""
+    if augmenter_for is None or not isinstance(model, WindowForecaster):
+        return None
+    return augmenter_for(name)
+
+
 def _fit(model, train: pd.DataFrame, val_fraction: float, progress, augment, observed_mask) -> None:
     """Fit, with synthetic windows when given; a gated augmenter keeps them only if they lower the
     validation error (wq.augment.pipeline.fit_with_gate; never judged on test rows)."""
@@ -102,12 +109,8 @@ def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: C
         if progress:
             progress(f"fitting {name} on {len(train)} rows")
         t0 = time.perf_counter()
-        kwargs = {}
-        if augmenter_for is not None and isinstance(model, WindowForecaster):
-            aug = augmenter_for(name)
-            if aug is not None:
-                kwargs["augment"] = aug
-        _fit(model, train, float(split["validation"]), progress, kwargs.get("augment"), observed_mask)
+        aug = _augmenter(augmenter_for, model, name)
+        _fit(model, train, float(split["validation"]), progress, aug, observed_mask)
         fit_seconds = time.perf_counter() - t0
         out = forecast_period(model, frame, start)
         out.insert(0, "model", name)
@@ -150,13 +153,8 @@ def evaluate_folds(pipeline, frame: pd.DataFrame, model_name: str, folds: int, b
     rows = []
     for i, (train_end, test_end) in enumerate(rolling_origin_splits(n, folds, block, min_train)):
         model = pipeline.make_model(model_name)
-        kwargs = {}
-        if augmenter_for is not None and isinstance(model, WindowForecaster):
-            aug = augmenter_for(model_name)
-            if aug is not None:
-                kwargs["augment"] = aug
-        _fit(model, frame.iloc[:train_end], float(pipeline.raw["split"]["validation"]), progress,
-             kwargs.get("augment"), observed_mask)
+        aug = _augmenter(augmenter_for, model, model_name)
+        _fit(model, frame.iloc[:train_end], float(pipeline.raw["split"]["validation"]), progress, aug, observed_mask)
         out = forecast_period(model, frame, train_end, test_end)
         out.insert(0, "model", model_name)
         m = score(out, q=q, zeros=pipeline.raw["evaluate"]["zeros"], observed_mask=observed_mask)
