@@ -1,207 +1,402 @@
-"""Pipeline files: TOML -> validated settings, with every default in one place (:data:`DEFAULTS`).
+"""Pipeline files: TOML -> one typed, validated :class:`Pipeline`.
 
-A pipeline names its data, target(s), drivers, split, preprocessing, model, comparison models, augmentation,
-tuning and batch settings. Unknown sections or keys are errors (a typo must not silently fall back to a
-default). Relative data paths are resolved against the pipeline file's folder.
+Every table of a pipeline is a :class:`~wq.estimator.Params` model (pydantic) that owns its defaults, types,
+ranges and cross-field rules; the preprocessing and model tables are the very models the estimators declare
+their parameters with (:class:`~wq.preprocess.PreprocessParams`, :class:`~wq.models.params.NeuralSettings` ...),
+so each default and each check of a setting lives in one place. A missing key takes its default, also inside
+a table (``wavelet = { level = 3 }`` keeps the other wavelet defaults); unknown tables or keys are errors (a
+typo must not silently fall back to a default); the whole pipeline is checked when it loads, so a bad value
+fails before any fitting with one line naming the table, key and allowed values.
+
+Why pydantic: typed fields with ranges and literal choices give exact messages for free (``[model] lr: Input
+should be a valid number (got 'fast')``), nested tables merge with their defaults by construction, strict mode
+refuses ``"3"`` where a number belongs, and ``validate_assignment`` keeps an edited pipeline valid. The
+``[data]`` table is checked by the data layer's own spec (:class:`wq.data.load.DataSpec`).
+
+Settings have nested names, as scikit-learn's parameters: ``model__lags``, ``preprocess__wavelet__level``
+(:meth:`Pipeline.get_params`, :meth:`Pipeline.with_params`); the tuner's search space is keyed by them.
+Relative data paths are resolved against the pipeline file's folder.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
+import re
 import tomllib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from wq.errors import ConfigError
+from wq.estimator import Float, Int, Params, config_error, suggest
+from wq.models.params import NeuralSettings, TabularSettings, WindowParams
+from wq.preprocess.pipeline import PreprocessParams
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PIPELINE = REPO_ROOT / "pipelines" / "sample.toml"
+__all__ = ["Pipeline", "DEFAULT_PIPELINE", "SplitParams", "ModelParams", "CompareParams", "EvaluateParams",
+           "AugmentParams", "TuneParams", "BatchParams", "DataTable", "TUNABLE"]
 
-DEFAULTS: dict[str, Any] = {
-    "name": "pipeline",
-    "seed": 7,
-    "description": "",
-    "data": {"calendar": [], "holidays": "US"},
-    "split": {"test": 0.4, "validation": 0.2},
-    "preprocess": {
-        "outliers": {"k": 3.0, "neighbours": 3},
-        "moving_average": {"window": 1},
-        "scale": True,
-        "wavelet": {"wavelet": "db4", "level": 2, "window": 64, "mode": "causal"},
-        "pca": {"variance": 0.9},
-        "driver_outliers": False,
-    },
-    "model": {
-        "name": "dwt-pca-lstm", "lags": 7, "horizon": 1, "hidden": 32, "layers": 1, "dropout": 0.1,
-        "epochs": 300, "patience": 20, "batch": 64, "lr": 1e-3, "device": "cpu", "season": 0,
-        "C": 10.0, "epsilon": 0.01, "max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 15,
-        "l2_regularization": 0.0, "change": True,
-    },
-    "compare": {"models": []},
-    "evaluate": {"peak_quantile": 0.9, "zeros": "skip", "folds": 0},
-    "augment": {"method": "none", "ratio": 0.0, "gate": False, "epochs": 0, "seed_offset": 0, "settings": {}},
-    "tune": {
-        "strategy": "ga", "population": 12, "generations": 6, "cxpb": 0.7, "mutpb": 0.3,
-        "selection": "tournament", "crossover": "blend", "folds": 3, "metric": "MAPE", "workers": 1,
-        "max_evals": 0, "time_limit": 0, "epochs": 0, "space": {},
-    },
-    "batch": {"max_staleness": "", "drift_threshold": 0.0, "drift_window": 7},
-}
-TABLE_VALUED = {("preprocess", "outliers"), ("preprocess", "moving_average"), ("preprocess", "wavelet"),
-                ("preprocess", "pca"), ("tune", "space"), ("augment", "settings")}
-PREPROCESS_KEYS = {
-    "outliers": {"k", "neighbours", "window"},
-    "moving_average": {"window", "centered"},
-    "wavelet": {"wavelet", "level", "window", "mode", "threshold"},
-    "pca": {"variance", "n_components"},
-}
+DEFAULT_PIPELINE = Path(__file__).resolve().parent / "samples" / "sample.toml"
+"""The pipeline ``wq run`` runs when none is given: next-day effluent quality of the simulated wetland."""
+
+TUNABLE = ("model", "preprocess", "augment")
+"""Tables whose settings the tuner may change (tuning ``split`` or ``data`` would move the test rows)."""
+
+_PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
-def _suggest(key: str, valid) -> str:
-    close = difflib.get_close_matches(key, list(valid), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+class DataTable(BaseModel):
+    """``[data]``: the data layer's reading options (:class:`wq.data.load.DataSpec`; ``target`` is an alias of
+    ``targets``). Checked by the data layer when the pipeline loads; ``path`` may come later (``--data``)."""
+
+    model_config = ConfigDict(extra="allow", frozen=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check(cls, values: Any) -> Any:
+        from wq.data.load import DataSpec
+
+        if not isinstance(values, dict):
+            raise ValueError("[data] must be a table")
+        values = dict(values)
+        if "target" in values:
+            if "targets" in values:
+                raise ValueError("[data] has both 'target' and 'targets'; use one")
+            values["targets"] = values.pop("target")
+        try:
+            DataSpec.from_mapping({"path": "<data file>", **values})
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        return values
+
+    def mapping(self) -> dict[str, Any]:
+        """The table as given (with ``targets``)."""
+        return dict(self.model_extra or {})
+
+    def value(self, key: str) -> Any:
+        """A value as the data layer reads it (its default when the table does not set it)."""
+        from wq.data.load import DataSpec
+
+        return getattr(DataSpec.from_mapping({"path": "<data file>", **self.mapping()}), key)
 
 
-def _merge(defaults: dict, given: dict, where: str, strict: bool = True) -> dict:
-    out = copy.deepcopy(defaults)
-    for key, value in given.items():
-        if strict and key not in defaults:
-            raise ConfigError(f"unknown key {where}{key!r}{_suggest(key, defaults)}; valid keys: {sorted(defaults)}")
-        out[key] = value
-    return out
+class SplitParams(Params):
+    """``[split]``: the test period is the last ``test`` fraction (never seen by fitting, early stopping or any
+    choice); ``validation`` is the tail of the rest (early stopping and model choice)."""
+
+    test: Annotated[Float, Field(gt=0, lt=1)] = 0.4
+    validation: Annotated[Float, Field(ge=0, lt=1)] = 0.2
 
 
-@dataclass
-class Pipeline:
-    """Validated pipeline settings. ``raw`` keeps the merged tables; accessors give typed views."""
+class ModelParams(WindowParams, NeuralSettings, TabularSettings):
+    """``[model]``: the declared model, its window settings and the settings of its components (each
+    component takes its own keys; see :func:`wq.models.registry.make_model`)."""
 
-    raw: dict
-    source: Path | None = None
-    base_dir: Path = field(default_factory=Path.cwd)
+    name: str = "dwt-pca-lstm"
+    season: Annotated[Int, Field(ge=0, description="seasonal naive period; 0: from the frequency")] = 0
+
+    @field_validator("name")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from wq.models.registry import check_name
+
+        return _value_error(check_name, value)
+
+
+class CompareParams(Params):
+    """``[compare]``: the models fitted and scored beside the declared one."""
+
+    models: list[str] = []
+
+    @field_validator("models")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from wq.models.registry import check_name
+
+        return [_value_error(check_name, v) for v in value]
+
+
+class EvaluateParams(Params):
+    """``[evaluate]``: pMAPE's peak quantile, what MAPE does with zero observations, rolling-origin folds."""
+
+    peak_quantile: Annotated[Float, Field(gt=0, lt=1)] = 0.9
+    zeros: Literal["skip", "error"] = "skip"
+    folds: Annotated[Int, Field(ge=0)] = 0
+
+
+class AugmentParams(Params):
+    """``[augment]``: synthetic training windows (:mod:`wq.augment.pipeline`); ``settings`` holds generator
+    constructor arguments by method, e.g. ``{ "wgan-gp" = { lr = 1e-3 } }``."""
+
+    method: str = "none"
+    ratio: Annotated[Float, Field(ge=0, description="synthetic windows per real window")] = 0.0
+    gate: bool = False
+    epochs: Annotated[Int, Field(ge=0, description="generator epochs; 0: the generator's default")] = 0
+    seed_offset: Int = 0
+    settings: dict[str, dict[str, Any]] = {}
+
+    @model_validator(mode="after")
+    def _known(self) -> "AugmentParams":
+        from wq.augment.pipeline import METHODS, generator_settings
+
+        if self.method not in ("none", *METHODS):
+            raise ValueError(f"method must be one of none, {', '.join(METHODS)}; got {self.method!r}"
+                             f"{suggest(self.method, METHODS)}")
+        unknown = sorted(set(self.settings) - set(METHODS))
+        if unknown:
+            raise ValueError(f"settings: unknown method(s) {unknown}; valid: {', '.join(METHODS)}")
+        if self.method != "none":
+            _value_error(generator_settings, self.method, self.epochs, self.settings.get(self.method))
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.method != "none" and self.ratio > 0
+
+
+class TuneParams(Params):
+    """``[tune]``: the search (:mod:`wq.tune`): strategy, GA sizes and operators, folds, metric, budget."""
+
+    strategy: Literal["ga", "random", "optuna", "all"] = "ga"
+    population: Annotated[Int, Field(ge=2)] = 12
+    generations: Annotated[Int, Field(ge=0)] = 6
+    cxpb: Annotated[Float, Field(ge=0, le=1)] = 0.7
+    mutpb: Annotated[Float, Field(ge=0, le=1)] = 0.3
+    selection: Literal["tournament", "roulette"] = "tournament"
+    crossover: Literal["blend", "sbx"] = "blend"
+    folds: Annotated[Int, Field(ge=1)] = 3
+    metric: str = "MAPE"
+    workers: Annotated[Int, Field(ge=-1, description="worker processes; -1: all cores")] = 1
+    max_evals: Annotated[Int, Field(ge=0, description="0: no limit")] = 0
+    time_limit: Annotated[Float, Field(ge=0, description="seconds; 0: no limit")] = 0.0
+    epochs: Annotated[Int, Field(ge=0, description="maximum epochs while tuning; 0: [model] epochs")] = 0
+    space: dict[str, Any] = {}
+
+    @field_validator("workers")
+    @classmethod
+    def _workers(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("workers must be >= 1, or -1 for all cores")
+        return value
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        from wq.evaluate.metrics import canonical_name
+
+        return _value_error(canonical_name, value)
+
+    @field_validator("space")
+    @classmethod
+    def _space(cls, value: dict) -> dict:
+        if value:
+            from wq.tune.space import Space
+
+            _value_error(Space.from_mapping, value)
+        return value
+
+
+class BatchParams(Params):
+    """``[batch]``: operation of ``wq forecast`` / ``wq score`` (staleness, drift flag)."""
+
+    max_staleness: str = ""
+    drift_threshold: Annotated[Float, Field(ge=0)] = 0.0
+    drift_window: Annotated[Int, Field(ge=1)] = 7
+
+
+def _value_error(fn, *args):
+    """``fn(*args)``, a ConfigError turned into the ValueError pydantic reports with its location."""
+    try:
+        return fn(*args)
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None
+
+
+class Pipeline(Params):
+    """A validated pipeline: one typed table per TOML table; ``source`` and ``base_dir`` say where it came
+    from (relative data paths are resolved against ``base_dir``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+
+    name: str = "pipeline"
+    seed: Annotated[Int, Field(ge=0, lt=2**32)] = 7
+    description: str = ""
+    data: DataTable = DataTable()
+    split: SplitParams = SplitParams()
+    preprocess: PreprocessParams = PreprocessParams()
+    model: ModelParams = ModelParams()
+    compare: CompareParams = CompareParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    augment: AugmentParams = AugmentParams()
+    tune: TuneParams = TuneParams()
+    batch: BatchParams = BatchParams()
+
+    _source: Path | None = PrivateAttr(default=None)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not _PLAIN_NAME.match(value) or value in (".", ".."):
+            raise ValueError(f"name must be a plain file name (letters, digits, '.', '_', '-'; it names the "
+                             f"default output folder reports/<name>), got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _cross_table(self) -> "Pipeline":
+        from wq.models.registry import RECIPES
+
+        if not self.targets:
+            raise ValueError("[data] target is missing: name the column(s) to forecast")
+        for name in self.models:
+            if RECIPES.get(name, {}).get("parts") == "dual" and self.preprocess.wavelet is None:
+                raise ValueError(f"model {name!r} splits the target with the wavelet stage: set [preprocess] "
+                                 f"wavelet (or leave {name!r} out)")
+        if self.tune.space:
+            from wq.tune.space import Space
+
+            for p in Space.from_mapping(self.tune.space):
+                _value_error(self.check_tunable, p.name)
+        return self
 
     # -- construction ----------------------------------------------------------------------------------------
     @classmethod
     def from_dict(cls, given: dict, source: Path | None = None, base_dir: Path | None = None) -> "Pipeline":
-        merged: dict[str, Any] = {}
-        for key in given:
-            if key not in DEFAULTS:
-                raise ConfigError(f"unknown section or key {key!r}{_suggest(key, DEFAULTS)} in the pipeline; "
-                                  f"valid: {sorted(DEFAULTS)}")
-        for key, default in DEFAULTS.items():
-            value = given.get(key, default)
-            if isinstance(default, dict):
-                if not isinstance(value, dict):
-                    raise ConfigError(f"[{key}] must be a table")
-                strict = key != "data"  # the data layer validates its own keys
-                merged[key] = _merge(default, value, f"[{key}] ", strict=strict)
-            else:
-                merged[key] = value
-        pipe = cls(merged, source, base_dir or (source.parent if source else Path.cwd()))
-        pipe.validate()
+        """Validate a pipeline table (ConfigError on the first problem, one line)."""
+        if not isinstance(given, dict):
+            raise ConfigError("a pipeline must be a table")
+        unknown = [k for k in given if k not in cls.model_fields]
+        if unknown:
+            key = unknown[0]
+            raise ConfigError(f"unknown section or key {key!r}{suggest(key, cls.model_fields)} in the pipeline; "
+                              f"valid: {', '.join(cls.model_fields)}")
+        try:
+            pipe = cls.model_validate(copy.deepcopy(given))
+        except ValidationError as exc:
+            raise config_error(exc, "", cls) from None
+        pipe._source = source
+        pipe._base_dir = Path(base_dir) if base_dir else (source.parent if source else Path.cwd())
         return pipe
 
     @classmethod
-    def load(cls, path: str | Path | None) -> "Pipeline":
+    def load(cls, path: str | Path | None = None) -> "Pipeline":
+        """Read and validate a pipeline file (default: :data:`DEFAULT_PIPELINE`)."""
         path = Path(path) if path else DEFAULT_PIPELINE
         if not path.is_file():
             raise ConfigError(f"pipeline file {path} does not exist")
         try:
-            given = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as exc:
+            given = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         return cls.from_dict(given, source=path.resolve(), base_dir=path.resolve().parent)
 
     def copy(self) -> "Pipeline":
-        return Pipeline(copy.deepcopy(self.raw), self.source, self.base_dir)
+        """An independent copy (same source and base folder)."""
+        return self._rebuilt(self.to_dict())
 
-    # -- validation ----------------------------------------------------------------------------------------
-    def validate(self) -> None:
-        from wq.models.registry import MODEL_NAMES
-
-        r = self.raw
-        if not isinstance(r["seed"], int):
-            raise ConfigError(f"seed must be an integer, got {r['seed']!r}")
-        test, val = r["split"]["test"], r["split"]["validation"]
-        if not (0 < float(test) < 1) or not (0 <= float(val) < 1):
-            raise ConfigError(f"[split] test must be in (0, 1) and validation in [0, 1) (got test={test}, validation={val})")
-        if not self.targets:
-            raise ConfigError("[data] target is missing: name the column(s) to forecast")
-        overlap = set(self.targets) & set(self.drivers)
-        if overlap:
-            raise ConfigError(f"column(s) {sorted(overlap)} are both target and driver")
-        for name in [self.model_name, *self.compare]:
-            if name not in MODEL_NAMES:
-                raise ConfigError(f"unknown model {name!r}{_suggest(name, MODEL_NAMES)}; known models: {', '.join(MODEL_NAMES)}")
-        m = r["model"]
-        for key in ("lags", "horizon", "epochs", "patience", "batch", "hidden", "layers"):
-            if not isinstance(m[key], int) or m[key] < 1:
-                raise ConfigError(f"[model] {key} must be a positive integer, got {m[key]!r}")
-        if not 0 <= float(m["dropout"]) < 1:
-            raise ConfigError(f"[model] dropout must be in [0, 1), got {m['dropout']}")
-        for stage, keys in PREPROCESS_KEYS.items():
-            value = r["preprocess"][stage]
-            if value in (False, None):
-                r["preprocess"][stage] = None
-                continue
-            if not isinstance(value, dict):
-                raise ConfigError(f"[preprocess] {stage} must be a table or false")
-            unknown = set(value) - keys
-            if unknown:
-                raise ConfigError(f"[preprocess] {stage}: unknown key(s) {sorted(unknown)}; valid: {sorted(keys)}")
-        wav = r["preprocess"]["wavelet"]
-        if wav is not None and wav.get("mode", "causal") not in ("causal", "offline"):
-            raise ConfigError(f"[preprocess] wavelet mode must be 'causal' or 'offline', got {wav.get('mode')!r}")
-        if r["evaluate"]["zeros"] not in ("skip", "error"):
-            raise ConfigError("[evaluate] zeros must be 'skip' or 'error'")
-
-    # -- typed views --------------------------------------------------------------------------------------
-    @property
-    def name(self) -> str:
-        return str(self.raw["name"])
+    def _rebuilt(self, table: dict) -> "Pipeline":
+        return type(self).from_dict(table, self._source, self._base_dir)
 
     @property
-    def seed(self) -> int:
-        return int(self.raw["seed"])
+    def source(self) -> Path | None:
+        return self._source
 
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    # -- nested parameters -----------------------------------------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every setting by its nested name (``model__lags``, ``preprocess__wavelet__level``; a disabled stage
+        is ``preprocess__wavelet = None``)."""
+        out: dict[str, Any] = {}
+
+        def walk(prefix: str, node: Any) -> None:
+            for key, value in node.items():
+                name = f"{prefix}__{key}" if prefix else key
+                if isinstance(value, dict) and key not in ("space", "settings") and prefix != "data":
+                    walk(name, value)
+                else:
+                    out[name] = value
+
+        walk("", self.to_dict(keep_none=True))
+        return out
+
+    def with_params(self, **params: Any) -> "Pipeline":
+        """A new validated pipeline with settings changed by nested name (``with_params(model__lags=9)``;
+        dotted names ``"model.lags"`` are accepted too). Unknown names and bad values raise ConfigError."""
+        table = self.to_dict(keep_none=True)
+        for key, value in params.items():
+            parts = key.replace(".", "__").split("__")
+            node = table
+            for i, part in enumerate(parts[:-1]):
+                if not isinstance(node.get(part), dict):
+                    if part in node and node[part] is None:  # switching a disabled stage on
+                        node[part] = {}
+                    else:
+                        where = "__".join(parts[: i + 1])
+                        raise ConfigError(f"unknown setting {key!r}: {where!r} is not a table")
+                node = node[part]
+            node[parts[-1]] = value.item() if hasattr(value, "item") and not isinstance(value, (list, dict)) else value
+        return self._rebuilt(table)
+
+    def check_tunable(self, name: str) -> None:
+        """Raise ConfigError unless ``name`` (nested, ``model__lags``; dotted ``model.lags`` accepted) is a
+        setting the tuner may change: of [model] (not its name), of an enabled [preprocess] stage, or of
+        [augment]."""
+        where = f"[tune.space] {name!r}"
+        key = str(name).replace(".", "__")
+        parts = key.split("__")
+        if parts[0] not in TUNABLE:
+            raise ConfigError(f"{where}: only model, preprocess and augment settings can be tuned "
+                              f"(tuning {parts[0]!r} could move the test rows or change what is measured)")
+        if key == "model__name":
+            raise ConfigError(f"{where}: the model is fixed while tuning; tune each model in its own run")
+        params = self.get_params()
+        if key in params and not isinstance(params[key], dict):
+            return
+        if len(parts) == 3 and parts[0] == "preprocess" and params.get(f"preprocess__{parts[1]}", 0) is None:
+            raise ConfigError(f"{where}: the pipeline has no {parts[1]} stage ([preprocess] {parts[1]} = false); "
+                              f"enable it or drop this setting")
+        valid = [k for k in params if k.split("__")[0] in TUNABLE and k != "model__name"]
+        raise ConfigError(f"{where}: not a setting{suggest(key, valid)}; valid: {', '.join(valid)}")
+
+    # -- views ----------------------------------------------------------------------------------------------
     @property
     def targets(self) -> list[str]:
-        t = self.raw["data"].get("target", self.raw["data"].get("targets", []))
-        return [t] if isinstance(t, str) else list(t)
+        return list(self.data.value("targets"))
 
     @property
     def drivers(self) -> list[str]:
-        return list(self.raw["data"].get("drivers", []))
+        return list(self.data.value("drivers"))
 
     @property
     def calendar(self) -> list[str]:
-        return list(self.raw["data"].get("calendar", []))
+        return list(self.data.value("calendar"))
+
+    @property
+    def holidays(self):
+        return self.data.value("holidays")
 
     @property
     def model_name(self) -> str:
-        return str(self.raw["model"]["name"])
+        return self.model.name
 
     @property
-    def compare(self) -> list[str]:
-        return list(self.raw["compare"]["models"])
-
-    @property
-    def preprocess(self) -> dict:
-        return copy.deepcopy(self.raw["preprocess"])
+    def models(self) -> list[str]:
+        """The declared model, then the comparison models, without repeats."""
+        return list(dict.fromkeys([self.model.name, *self.compare.models]))
 
     @property
     def wavelet_mode(self) -> str:
-        wav = self.raw["preprocess"]["wavelet"]
-        return "none" if wav is None else wav.get("mode", "causal")
+        wav = self.preprocess.wavelet
+        return "none" if wav is None else wav.mode
 
     def data_spec(self, path: str | Path | None = None):
         """The data layer's :class:`~wq.data.load.DataSpec` for this pipeline (``path`` overrides the file)."""
         from wq.data.load import DataSpec
 
-        table = {k: v for k, v in self.raw["data"].items() if k not in ("calendar", "holidays", "target", "targets")}
-        table["targets"] = self.targets
-        table["drivers"] = self.drivers
+        table = self.data.mapping()
         if path is not None:
             table["path"] = str(Path(path).resolve())
         if "path" not in table:
@@ -209,50 +404,46 @@ class Pipeline:
         return DataSpec.from_mapping(table, base_dir=self.base_dir)
 
     def make_model(self, name: str | None = None, seed: int | None = None):
+        """The unfitted forecaster ``name`` (default: the declared model) with this pipeline's settings."""
         from wq.models.registry import make_model
 
-        m = self.raw["model"]
+        m = self.model
         return make_model(
-            name or self.model_name, targets=self.targets, drivers=self.drivers, calendar=self.calendar,
-            lags=m["lags"], horizon=m["horizon"], preprocess=self.preprocess, model=m,
-            seed=self.seed if seed is None else seed, season=m["season"] or None,
-            holidays=self.raw["data"].get("holidays", "US"), change=bool(m["change"]),
+            name or m.name, targets=self.targets, drivers=self.drivers, calendar=self.calendar,
+            preprocess=self.preprocess.build(), model=m.model_dump(), seed=self.seed if seed is None else seed,
+            season=m.season or None, holidays=self.holidays, lags=m.lags, horizon=m.horizon, change=m.change,
         )
 
-    # -- edits ---------------------------------------------------------------------------------------------
-    def set(self, dotted: str, value: Any) -> None:
-        """Set a setting by its dotted path, e.g. ``"preprocess.wavelet.level"`` (used by the tuner)."""
-        keys = dotted.split(".")
-        node = self.raw
-        for key in keys[:-1]:
-            if node.get(key) is None:
-                node[key] = {}
-            node = node[key]
-        node[keys[-1]] = value
-
-    def get(self, dotted: str, default: Any = None) -> Any:
-        node: Any = self.raw
-        for key in dotted.split("."):
-            if not isinstance(node, dict) or key not in node:
-                return default
-            node = node[key]
-        return node
+    # -- output ---------------------------------------------------------------------------------------------
+    def to_dict(self, keep_none: bool = False) -> dict[str, Any]:
+        """The settings as plain tables (every default filled in); disabled stages are ``False`` (or None
+        with ``keep_none``), as a pipeline file writes them."""
+        out = self.model_dump(mode="python")
+        out["data"] = self.data.mapping()
+        if "targets" in out["data"]:
+            out["data"]["target"] = out["data"].pop("targets")
+        if not keep_none:
+            for stage, value in list(out["preprocess"].items()):
+                if value is None:
+                    out["preprocess"][stage] = False
+        return copy.deepcopy(out)
 
     def to_toml(self) -> str:
+        """The whole pipeline as TOML (data paths made absolute, so the file runs from anywhere)."""
         import tomli_w
 
-        raw = copy.deepcopy(self.raw)
-        for stage in PREPROCESS_KEYS:
-            if raw["preprocess"][stage] is None:
-                raw["preprocess"][stage] = False
-        data = raw["data"]
-        if "path" in data and self.source is not None:
-            p = Path(data["path"])
-            data["path"] = str(p if p.is_absolute() else (self.base_dir / p).resolve())
-        return tomli_w.dumps(_drop_none(raw))
+        table = self.to_dict()
+        data = table["data"]
+        for key in ("path", "drivers_path"):
+            if key in data:
+                p = Path(data[key])
+                data[key] = str(p if p.is_absolute() else (self.base_dir / p).resolve())
+        return tomli_w.dumps(_drop_none(table))
 
 
 def _drop_none(d):
     if isinstance(d, dict):
         return {k: _drop_none(v) for k, v in d.items() if v is not None}
+    if isinstance(d, list):
+        return [_drop_none(v) for v in d]
     return d

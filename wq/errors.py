@@ -16,3 +16,8 @@ class ConfigError(WqError):
 
 class ArtifactError(WqError):
     """A model artifact is missing, tampered with, or incompatible."""
+
+
+class NotFittedError(ValueError, AttributeError):
+    """An estimator was used before ``fit`` (the same bases as scikit-learn's exception of that name). A
+    programming error, not bad input: the CLI treats it as unexpected."""

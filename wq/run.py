@@ -54,18 +54,18 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
     t0 = time.perf_counter()
     seed_everything(pipeline.seed)
     frame, mask, notes = load_frame(pipeline, data_path)
-    models = models or list(dict.fromkeys([pipeline.model_name, *pipeline.compare]))
+    models = models or pipeline.models
     out_dir = Path(out_dir) if out_dir else Path("reports") / pipeline.name
-    start = split_point(len(frame), float(pipeline.raw["split"]["test"]))
+    start = split_point(len(frame), pipeline.split.test)
     result: SplitResult = evaluate_split(pipeline, frame, models, progress=progress, observed_mask=mask,
                                          augmenter_for=augmenter_for)
     audit = None
     if audit_leak:
         audit = leak_audit(pipeline, frame, models, result, mask, progress)
     seconds = time.perf_counter() - t0
-    n_fit = start - int(round(start * float(pipeline.raw["split"]["validation"])))
+    n_fit = start - int(round(start * pipeline.split.validation))
     run_notes = [
-        f"Data: {pipeline.raw['data'].get('path', data_path)}; {len(frame)} rows, {frame.index[0].date()} to "
+        f"Data: {data_path or pipeline.data.mapping().get('path')}; {len(frame)} rows, {frame.index[0].date()} to "
         f"{frame.index[-1].date()}, frequency {frame.index.freqstr or pd.infer_freq(frame.index)}.",
         f"Targets: {', '.join(pipeline.targets)}. Drivers (lagged, known up to the origin): "
         f"{', '.join(pipeline.drivers) or 'none'}. Calendar of the target day: {', '.join(pipeline.calendar) or 'none'}.",
@@ -73,12 +73,12 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         f"validation (early stopping) {frame.index[n_fit].date()} .. {frame.index[start - 1].date()} "
         f"({start - n_fit} rows), test {frame.index[start].date()} .. {frame.index[-1].date()} "
         f"({len(frame) - start} rows, never used for fitting or choices).",
-        f"Preprocessing fitted on the fitting rows only: {json.dumps(pipeline.preprocess, sort_keys=True)}.",
+        f"Preprocessing fitted on the fitting rows only: {json.dumps(pipeline.preprocess.model_dump(), sort_keys=True)}.",
         f"Wavelet mode: {pipeline.wavelet_mode}"
         + (" (whole-series transform: uses the future, offline reproduction only)" if pipeline.wavelet_mode == "offline" else " (causal: trailing windows only)")
         + ".",
-        f"Model settings: {json.dumps({k: v for k, v in pipeline.raw['model'].items()}, sort_keys=True)}; seed {pipeline.seed}.",
-        f"Peaks for pMAPE: observations at or above the {pipeline.raw['evaluate']['peak_quantile']:.2f} quantile of the test period.",
+        f"Model settings: {json.dumps(pipeline.model.model_dump(), sort_keys=True)}; seed {pipeline.seed}.",
+        f"Peaks for pMAPE: observations at or above the {pipeline.evaluate.peak_quantile:.2f} quantile of the test period.",
         *(f"Data layer: {n}" for n in notes),
         *(notes_extra or []),
         f"Wall time of the run: {seconds:.1f} s.",
@@ -90,12 +90,11 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
 def leak_audit(pipeline: Pipeline, frame, models, causal_result: SplitResult, mask, progress) -> pd.DataFrame | None:
     """Run the wavelet models again in the other wavelet mode and put both side by side."""
     wav = wavelet_models(models)
-    if not wav or pipeline.raw["preprocess"]["wavelet"] is None:
+    if not wav or pipeline.preprocess.wavelet is None:
         return None
     mode = pipeline.wavelet_mode
     other = "offline" if mode == "causal" else "causal"
-    alt = pipeline.copy()
-    alt.set("preprocess.wavelet.mode", other)
+    alt = pipeline.with_params(preprocess__wavelet__mode=other)
     alt_result = evaluate_split(alt, frame, wav, progress=progress, observed_mask=mask)
     a = causal_result.metrics[causal_result.metrics["model"].isin(wav)].assign(wavelet_mode=mode)
     b = alt_result.metrics.assign(wavelet_mode=other)

@@ -159,7 +159,7 @@ def test_wq_run_with_augment_changes_only_the_augmented_models(work, data):
     b = pd.read_csv(jitter / "metrics.csv").set_index(["model", "target"])
     assert (a.loc["persistence", "MAPE"] == b.loc["persistence", "MAPE"]).all()
     assert (a.loc["dwt-pca-lstm", "MAPE"] != b.loc["dwt-pca-lstm", "MAPE"]).all()
-    assert Pipeline.load(jitter / "pipeline.toml").raw["augment"]["method"] == "jitter"
+    assert Pipeline.load(jitter / "pipeline.toml").augment.method == "jitter"
 
 
 def test_comparisons_with_none_are_paired_by_seed():

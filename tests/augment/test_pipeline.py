@@ -80,15 +80,13 @@ def test_augmenter_for_follows_the_augment_table(data_path):
     ({"method": "resample", "ratio": 1.0, "settings": {"resample": {"sigma": 0.1}}}, "sigma"),
 ])
 def test_bad_augment_settings_raise_config_error_naming_the_key(data_path, augment, words):
-    p = pipe(data_path)
-    p.raw["augment"].update(augment)  # `settings` is not in the config's DEFAULTS yet: set it on raw
-    with pytest.raises(ConfigError, match=words):
-        augmenter_for_pipeline(p)
+    with pytest.raises(ConfigError, match=words):  # checked when the pipeline loads
+        pipe(data_path).with_params(**{f"augment__{k}": v for k, v in augment.items()})
 
 
 def test_settings_from_pipeline_reads_settings_by_method(data_path):
-    p = pipe(data_path, method="wgan-gp", ratio=2.0)
-    p.raw["augment"]["settings"] = {"wgan-gp": {"lr": 1e-3}, "vae": {"latent": 4}}
+    p = pipe(data_path, method="wgan-gp", ratio=2.0).with_params(
+        augment__settings={"wgan-gp": {"lr": 1e-3}, "vae": {"latent": 4}})
     cfg = AugmentSettings.from_pipeline(p)
     assert cfg.enabled and cfg.seed == 3 and cfg.settings["wgan-gp"] == {"lr": 1e-3}
     aug = augmenter_for_pipeline(p)("dwt-pca-lstm")
@@ -221,12 +219,11 @@ class Garbage(WindowAugmenter):
 
 
 def predictions(model, frame):
-    return model._predict_positions(frame, np.arange(len(frame) - 30, len(frame) - 1))
+    return model.predict_array(frame, frame.index[len(frame) - 30:len(frame) - 1])
 
 
 def test_gate_drops_synthetic_windows_that_raise_the_validation_error(data_path, frame, train):
-    p = pipe(data_path)
-    p.raw["model"]["epochs"] = 6
+    p = pipe(data_path).with_params(model__epochs=6)
     aug = Garbage("jitter", 1.0, seed=0, gate=True)
     model = fit_with_gate(p.make_model(), train, 0.2, aug)
     decision = aug.decisions_[-1]

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from wq.data.check import check, outlier_counts
-from wq.data.cli_args import add_check_arguments, add_data_arguments, check_command, spec_from_args
+from wq.cli.data import add_check_arguments, add_data_arguments, check_command, spec_from_args
 from wq.data.load import DataSpec
 from wq.errors import ConfigError
 

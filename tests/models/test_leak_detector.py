@@ -12,6 +12,7 @@ import pytest
 from wq.evaluate.backtest import forecast_period
 from wq.evaluate.metrics import mape
 from wq.models import make_model
+from wq.preprocess import PreprocessParams
 
 SETTINGS = {"hidden": 12, "epochs": 40, "patience": 8, "batch": 64, "lr": 5e-3, "dropout": 0.0}
 
@@ -22,8 +23,8 @@ def frame_of(y, x):
 
 
 def fit_score(name, frame, mode="causal", start=None):
-    pre = {"outliers": None, "moving_average": None, "scale": True, "pca": None,
-           "wavelet": {"wavelet": "db4", "level": 2, "window": 32, "mode": mode}}
+    pre = PreprocessParams(outliers=None, moving_average=None, scale=True, pca=None,
+                           wavelet={"wavelet": "db4", "level": 2, "window": 32, "mode": mode}).build()
     model = make_model(name, targets=["y"], drivers=["x"], calendar=[], lags=7, preprocess=pre,
                        model=SETTINGS, seed=0, change=True)
     start = start or int(len(frame) * 0.7)

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from wq.errors import ArtifactError, ConfigError
-from wq.models import MODEL_NAMES, Forecaster, make_model
+from wq.models import MODEL_NAMES, load_model, make_model, model_from_files
+from wq.preprocess import PreprocessParams
 
 TARGETS = ["cod_out_mgl", "nh3n_out_mgl"]
 DRIVERS = ["air_temp_c", "rain_mm", "inflow_m3d", "cod_in_mgl", "nh3n_in_mgl"]
@@ -17,6 +18,7 @@ PRE = {"outliers": {"k": 3.0, "neighbours": 3}, "moving_average": {"window": 1},
 def build(name, **kw):
     args = dict(targets=TARGETS, drivers=DRIVERS, lags=5, horizon=2, preprocess=PRE, model=FAST, seed=1)
     args.update(kw)
+    args["preprocess"] = PreprocessParams(**args["preprocess"]).build()
     return make_model(name, **args)
 
 
@@ -50,14 +52,15 @@ def test_dual_forecast_is_sum_of_parts(fitted, wetland, name):
     scaled = parts["denoised"] + parts["residual"]
     pre_parts = model.preprocessor_.transform(wetland)
     expected = model.preprocessor_.inverse_target(scaled, pre_parts, pos)
-    np.testing.assert_allclose(model._predict_positions(wetland, pos), expected, rtol=1e-12)
+    np.testing.assert_allclose(model.predict_array(wetland, wetland.index[pos]), expected, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_save_load_reproduces_predictions(fitted, wetland, name, tmp_path):
     model = fitted[name]
     model.save(tmp_path / name)
-    loaded = Forecaster.load(tmp_path / name)
+    loaded = load_model(tmp_path / name)
+    assert type(loaded) is type(model) and type(model).load(tmp_path / name).name == name
     a = model.predict(wetland, wetland.index[240:300])
     b = loaded.predict(wetland, wetland.index[240:300])
     pd.testing.assert_frame_equal(a, b)
@@ -69,7 +72,7 @@ def test_weights_of_wrong_shape_are_refused(fitted, tmp_path):
     other = build("dwt-pca-lstm", model={**FAST, "hidden": 4}).fit(_frame(), 0.2)
     files["weights.pt"] = other.to_files()["weights.pt"]
     with pytest.raises(ArtifactError):
-        Forecaster.from_files(files)
+        model_from_files(files)
 
 
 def _frame():
@@ -120,7 +123,7 @@ def test_change_mode_is_causal_and_round_trips(wetland, name, tmp_path):
     changed = wetland.copy()
     changed.iloc[251:] *= 1.7
     pd.testing.assert_frame_equal(base.iloc[:2 * len(TARGETS)], model.predict(changed, wetland.index[[250]]))
-    loaded = Forecaster.from_files(model.to_files())
+    loaded = model_from_files(model.to_files())
     pd.testing.assert_frame_equal(base, loaded.predict(wetland, wetland.index[[250, 280]]))
     level = build(name, change=False).fit(wetland.iloc[:240]).predict(wetland, wetland.index[[250, 280]])
     assert not np.allclose(level["predicted"], base["predicted"])

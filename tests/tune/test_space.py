@@ -69,7 +69,7 @@ def test_from_mapping_parses_toml_table_and_nested_tables():
         "model": {"dropout": {"low": 0.0, "high": 0.4, "type": "float"}},  # [tune.space.model] table
         "batch": [16, 32],
     })
-    assert sp.names == ["lags", "wavelet", "lr", "model.dropout", "batch"]
+    assert sp.names == ["lags", "wavelet", "lr", "model__dropout", "batch"]
     assert [p.kind for p in sp] == ["int", "choice", "log-float", "float", "choice"]
     assert Space.from_mapping(sp.to_mapping()) == sp
     assert Space.from_state(sp.get_state()) == sp
@@ -92,7 +92,7 @@ def test_from_mapping_parses_toml_table_and_nested_tables():
 def test_from_mapping_errors_name_the_key(entry, match):
     with pytest.raises(ConfigError, match=match) as info:
         Space.from_mapping({"model.lags": entry})
-    assert "model.lags" in str(info.value)
+    assert "model__lags" in str(info.value)
 
 
 def test_space_rejects_duplicates_and_empty():
@@ -104,18 +104,18 @@ def test_space_rejects_duplicates_and_empty():
 
 def test_default_space_holds_the_dual_lstm_settings():
     sp = default_space()
-    assert sp.names == ["model.lags", "model.hidden", "model.layers", "model.dropout", "model.lr", "model.batch",
-                        "model.patience", "preprocess.moving_average.window", "preprocess.wavelet.wavelet",
-                        "preprocess.wavelet.level", "preprocess.wavelet.window", "preprocess.pca.variance"]
+    assert sp.names == ["model__lags", "model__hidden", "model__layers", "model__dropout", "model__lr", "model__batch",
+                        "model__patience", "preprocess__moving_average__window", "preprocess__wavelet__wavelet",
+                        "preprocess__wavelet__level", "preprocess__wavelet__window", "preprocess__pca__variance"]
     lo, hi = sp.decode([0.0] * sp.dim), sp.decode([1.0] * sp.dim)
-    assert (lo["model.lags"], hi["model.lags"]) == (3, 21)
-    assert (lo["model.lr"], hi["model.lr"]) == (3e-4, 1e-2)
-    assert (lo["model.batch"], hi["model.batch"]) == (16, 128)
-    assert (lo["preprocess.wavelet.wavelet"], hi["preprocess.wavelet.wavelet"]) == ("db2", "haar")
-    pipeline_defaults = {"model.lags": 7, "model.hidden": 32, "model.layers": 1, "model.dropout": 0.1,
-                         "model.lr": 1e-3, "model.batch": 64, "model.patience": 20,
-                         "preprocess.moving_average.window": 3, "preprocess.wavelet.wavelet": "db4",
-                         "preprocess.wavelet.level": 2, "preprocess.wavelet.window": 64,
-                         "preprocess.pca.variance": 0.9}
+    assert (lo["model__lags"], hi["model__lags"]) == (3, 21)
+    assert (lo["model__lr"], hi["model__lr"]) == (3e-4, 1e-2)
+    assert (lo["model__batch"], hi["model__batch"]) == (16, 128)
+    assert (lo["preprocess__wavelet__wavelet"], hi["preprocess__wavelet__wavelet"]) == ("db2", "haar")
+    pipeline_defaults = {"model__lags": 7, "model__hidden": 32, "model__layers": 1, "model__dropout": 0.1,
+                         "model__lr": 1e-3, "model__batch": 64, "model__patience": 20,
+                         "preprocess__moving_average__window": 3, "preprocess__wavelet__wavelet": "db4",
+                         "preprocess__wavelet__level": 2, "preprocess__wavelet__window": 64,
+                         "preprocess__pca__variance": 0.9}
     back = sp.decode(sp.encode(pipeline_defaults))
     assert back == pytest.approx(pipeline_defaults)

@@ -187,11 +187,9 @@ def run_study(pipeline, frame: pd.DataFrame, *,
     epochs = int(generator_epochs or cfg.epochs)
     for m in methods:  # bad settings fail before any fit
         WindowAugmenter(m, 1.0, seed=cfg.seed, epochs=epochs, settings=cfg.settings.get(m))
-    split = pipeline.raw["split"]
-    val_fraction = float(split["validation"])
-    q = float(pipeline.raw["evaluate"]["peak_quantile"])
-    zeros = pipeline.raw["evaluate"]["zeros"]
-    start = split_point(len(frame), float(split["test"]))
+    val_fraction = pipeline.split.validation
+    q, zeros = pipeline.evaluate.peak_quantile, pipeline.evaluate.zeros
+    start = split_point(len(frame), pipeline.split.test)
     cache: dict = {}
     rows: list[dict[str, Any]] = []
     by_target: list[pd.DataFrame] = []
@@ -522,10 +520,10 @@ def augment_study(pipeline, out_dir: str | Path, *, data_path: str | Path | None
     t0 = time.perf_counter()
     frame, mask, data_notes = load_frame(pipeline, data_path)
     result = run_study(pipeline, frame, observed_mask=mask, progress=progress, **kwargs)
-    m = pipeline.raw["model"]
+    m = pipeline.model
     notes = [*(f"Data layer: {n}" for n in data_notes),
-             f"Forecaster settings: epochs {m['epochs']}, patience {m['patience']}, lags {m['lags']}, "
-             f"horizon {m['horizon']}; seed {pipeline.seed}.",
+             f"Forecaster settings: epochs {m.epochs}, patience {m.patience}, lags {m.lags}, "
+             f"horizon {m.horizon}; seed {pipeline.seed}.",
              f"Wall time of the study: {time.perf_counter() - t0:.0f} s."]
     paths = write_study(result, out_dir, pipeline, figures=figures, notes=notes)
     return result, paths

@@ -111,38 +111,13 @@ class AugmentSettings:
 
     @classmethod
     def from_pipeline(cls, pipeline) -> "AugmentSettings":
-        """Read and check ``pipeline.raw["augment"]``; bad values raise :class:`ConfigError` naming the key."""
-        table = dict(pipeline.raw.get("augment") or {})
-        method = table.get("method", "none")
-        method = "none" if method in (None, "") else method
-        if not isinstance(method, str) or method not in ("none", *METHODS):
-            raise ConfigError(f"[augment] method must be one of none, {', '.join(METHODS)}; got {method!r}")
-        ratio = table.get("ratio", 0.0)
-        if not _is_number(ratio) or not np.isfinite(ratio) or ratio < 0:
-            raise ConfigError(f"[augment] ratio must be a number >= 0 (synthetic per real window), got {ratio!r}")
-        gate = table.get("gate", False)
-        if not isinstance(gate, bool):
-            raise ConfigError(f"[augment] gate must be true or false, got {gate!r}")
-        epochs = table.get("epochs", 0)
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
-            raise ConfigError(f"[augment] epochs must be an integer >= 0 (0: the generator's default), got {epochs!r}")
-        offset = table.get("seed_offset", 0)
-        if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)):
-            raise ConfigError(f"[augment] seed_offset must be an integer, got {offset!r}")
-        seed = int(pipeline.seed) + int(offset)
+        """The pipeline's ``[augment]`` table (checked when the pipeline loaded: :class:`wq.config.AugmentParams`)
+        with ``seed`` = pipeline seed + seed_offset."""
+        a = pipeline.augment
+        seed = int(pipeline.seed) + int(a.seed_offset)
         if seed < 0:
             raise ConfigError(f"[augment] seed + seed_offset must be >= 0, got {seed}")
-        by_method = table.get("settings", {}) or {}
-        if not isinstance(by_method, Mapping) or not all(isinstance(v, Mapping) for v in by_method.values()):
-            raise ConfigError("[augment] settings must be a table of tables by method, e.g. "
-                              "settings = { \"wgan-gp\" = { lr = 1e-3 } }")
-        unknown = sorted(set(by_method) - set(METHODS))
-        if unknown:
-            raise ConfigError(f"[augment] settings: unknown method(s) {unknown}; valid: {', '.join(METHODS)}")
-        out = cls(method, float(ratio), gate, int(epochs), seed, {k: dict(v) for k, v in by_method.items()})
-        if method != "none":
-            generator_settings(method, out.epochs, out.settings.get(method))
-        return out
+        return cls(a.method, float(a.ratio), a.gate, int(a.epochs), seed, {k: dict(v) for k, v in a.settings.items()})
 
 
 def _fingerprint(S: np.ndarray) -> str:

@@ -8,7 +8,7 @@
 - :mod:`wq.batch.forecast`: ``wq forecast``, forecasts from artifacts and fresh data into the store
   (as-of, backfill, staleness, many artifacts in one transaction).
 - :mod:`wq.batch.monitor`: ``wq score``, stored forecasts scored against the observations since.
-- :mod:`wq.batch.commands`: the three subcommands; ``python -m wq.batch`` runs them alone.
+- the three subcommands live in :mod:`wq.cli.batch`; ``python -m wq.batch`` runs them alone.
 """
 
 from wq.batch.artifact import (

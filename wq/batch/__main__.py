@@ -11,14 +11,11 @@ from __future__ import annotations
 import sys
 
 from wq import cli
-from wq.batch import commands  # noqa: F401 - registers train/forecast/score
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse and run one batch command, with the exit codes of :func:`wq.cli.dispatch`."""
-    parser = cli.build_parser()
-    parser.prog = "python -m wq.batch"
-    return cli.dispatch(parser, argv)
+    return cli.dispatch(cli.build_parser(("wq.cli.batch",), prog="python -m wq.batch"), argv)
 
 
 if __name__ == "__main__":

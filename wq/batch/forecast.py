@@ -18,7 +18,7 @@ Steps (issue 6, items 2-4), for each artifact:
    Only data up to each as-of time are used: the frame is cut at the (last) as-of time and every
    preprocessing stage is causal, so the forecast from t depends on rows <= t only, exactly as if it
    had been made at t. Backfill makes all as-of times in one vectorised call
-   (``Forecaster._predict_positions``), which gives the same values as one run per day. The data
+   (``Forecaster.predict_array``), which gives the same values as one run per day. The data
    layer fills short gaps by the pipeline's rule on the file as it is now: with ``fill_method="ffill"``
    a filled value at t depends on data <= t only, so this equals what it gave then (revisions of old
    values in the file cannot be undone); ``fill_method="linear"`` uses the next observation and is
@@ -126,7 +126,7 @@ class BatchModel:
 
     @property
     def batch_settings(self) -> dict[str, Any]:
-        return dict(self.pipeline.raw.get("batch", {}))
+        return self.pipeline.batch.model_dump()
 
 
 def _artifact_error(root: Path, exc: Exception) -> ArtifactError:
@@ -145,7 +145,7 @@ def load_batch_model(path: str | os.PathLike[str]) -> BatchModel:
     import tomllib
 
     from wq.config import Pipeline
-    from wq.models.base import Forecaster
+    from wq.models.registry import model_from_files
 
     root = Path(path)
     artifact = read_artifact(root)
@@ -169,7 +169,7 @@ def load_batch_model(path: str | os.PathLike[str]) -> BatchModel:
         raise ArtifactError(f"artifact {root}: {PIPELINE_FILE} is not a valid pipeline: {exc}") from None
     files = {name[len(MODEL_PREFIX):]: artifact.bytes(name) for name in artifact.files if name.startswith(MODEL_PREFIX)}
     try:
-        model = Forecaster.from_files(files)
+        model = model_from_files(files)
     except ArtifactError as exc:
         raise _artifact_error(root, exc) from None
     except ConfigError as exc:  # e.g. an unknown model name in model.json
@@ -345,18 +345,7 @@ def _staleness(value: object) -> pd.Timedelta | None:
 
 def _min_origin(model: Any) -> int:
     """Smallest origin position the model can forecast from (its lags, moving average and season)."""
-    need = 0
-    lags = getattr(model, "lags", None)
-    if lags:
-        need = max(need, int(lags) - 1)
-    pre = getattr(model, "preprocess", None) or {}
-    ma = pre.get("moving_average") if isinstance(pre, Mapping) else None
-    if isinstance(ma, Mapping) and int(ma.get("window", 1) or 1) > 1:
-        need = max(need, int(ma["window"]) - 2)
-    season = getattr(model, "season_", None)
-    if season:
-        need = max(need, int(season) - 1)
-    return need
+    return int(model.min_history) - 1
 
 
 # --------------------------------------------------------------------------- forecasting
@@ -366,7 +355,7 @@ def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex)
     """Store rows (:data:`ROW_COLUMNS`) of ``bm``'s forecasts from each as-of time, using only the rows
     of ``frame`` up to the last as-of time.
 
-    All as-of times are forecast together (``Forecaster._predict_positions``, vectorised) in blocks of
+    All as-of times are forecast together (``Forecaster.predict_array``, vectorised) in blocks of
     :data:`BLOCK` origins, the last block padded by repeating its last origin, so that a forecast's
     value does not depend on how many as-of times share the call: a backfill equals separate runs,
     bit for bit (checked in the tests on this machine's kernels)."""
@@ -388,10 +377,10 @@ def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex)
     k = len(positions)
     padded = np.concatenate([positions, np.full((-k) % BLOCK, positions[-1])]).astype(np.int64)
     values = np.concatenate([
-        np.asarray(model._predict_positions(upto, padded[i:i + BLOCK]), dtype=np.float64)
+        np.asarray(model.predict_array(upto, upto.index[padded[i:i + BLOCK]]), dtype=np.float64)
         for i in range(0, len(padded), BLOCK)
     ])[:k]
-    long = model._long(upto, positions, values)
+    long = model.to_long(upto, positions, values)
     bad = ~np.isfinite(long["predicted"].to_numpy())
     if bad.any():
         i = int(np.flatnonzero(bad)[0])

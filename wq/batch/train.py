@@ -92,7 +92,7 @@ def validation_mape(
     if n_val < 1 or n_fit < 1:
         return None
     positions = np.arange(n_fit - 1, n - 1, dtype=np.int64)
-    pred = np.asarray(model._predict_positions(frame, positions))[:, 0, :]  # (N, k): step 1
+    pred = np.asarray(model.predict_array(frame, frame.index[positions]))[:, 0, :]  # (N, k): step 1
     targets = list(model.targets)
     y = frame[targets].to_numpy(dtype=np.float64)[positions + 1]
     ok = np.isfinite(y)
@@ -147,13 +147,12 @@ def train_artifact(
 
         raise ArtifactError(f"artifact {target}: already exists (use --overwrite to replace it)")
     if data_path is not None:
-        pipeline = pipeline.copy()
-        pipeline.raw["data"]["path"] = str(Path(data_path).resolve())
+        pipeline = pipeline.with_params(data__path=str(Path(data_path).resolve()))
     spec = pipeline.data_spec()
     frame, observed, notes = load_frame(pipeline)
     if progress:
         progress(f"train {pipeline.name}: {len(frame)} rows {frame.index[0]} .. {frame.index[-1]} from {spec.path}")
-    val_fraction = float(pipeline.raw["split"]["validation"])
+    val_fraction = pipeline.split.validation
     seed_everything(pipeline.seed)
     model = pipeline.make_model()
     model.fit(frame, val_fraction=val_fraction, progress=progress)

@@ -68,11 +68,9 @@ def fold_block(n: int, folds: int, horizon: int) -> int:
 
 
 def configure(pipeline: Pipeline, epochs: int | None) -> Pipeline:
-    pipe = pipeline.copy()
     if epochs is not None:
-        pipe.set("model.epochs", min(int(epochs), int(pipe.raw["model"]["epochs"])))
-    pipe.validate()
-    return pipe
+        return pipeline.with_params(model__epochs=min(int(epochs), pipeline.model.epochs))
+    return pipeline.copy()
 
 
 def _with_meta(frame: pd.DataFrame, dataset: str) -> pd.DataFrame:
@@ -94,9 +92,9 @@ def dataset_accuracy(dataset: str, pipeline: Pipeline, settings: AccuracySetting
     frame, mask, _ = load_frame(pipe)
     n = len(frame)
     models = list(settings.models or dict.fromkeys([pipe.model_name, *pipe.compare]))
-    q = float(pipe.raw["evaluate"]["peak_quantile"])
-    zeros = pipe.raw["evaluate"]["zeros"]
-    h = int(pipe.raw["model"]["horizon"])
+    q = pipe.evaluate.peak_quantile
+    zeros = pipe.evaluate.zeros
+    h = pipe.model.horizon
     if h != 1:
         log(f"{dataset}: horizon {h}; the peers forecast one step ahead, so only step 1 is compared")
     tuned = None
@@ -104,7 +102,7 @@ def dataset_accuracy(dataset: str, pipeline: Pipeline, settings: AccuracySetting
         tuned = configure(Pipeline.load(settings.tuned[dataset]), settings.epochs)
 
     # -- single split -------------------------------------------------------------------------------------
-    start = split_point(n, float(pipe.raw["split"]["test"]))
+    start = split_point(n, pipe.split.test)
     single = []
     for name in models:
         seed_everything(pipe.seed)
@@ -120,7 +118,7 @@ def dataset_accuracy(dataset: str, pipeline: Pipeline, settings: AccuracySetting
         single.append(m)
     single_pred, single_secs = peer_forecasts(frame, pipe.targets, pipe.drivers, start, start, n, settings.peers,
                                               season=settings.season, seed=pipe.seed,
-                                              lags=int(pipe.raw["model"]["lags"]),
+                                              lags=pipe.model.lags,
                                               approximation=settings.approximation)
     m = score(single_pred, q=q, zeros=zeros, observed_mask=mask).merge(single_secs, on=["model", "target"])
     for name, grp in m.groupby("model", sort=False):
@@ -132,7 +130,7 @@ def dataset_accuracy(dataset: str, pipeline: Pipeline, settings: AccuracySetting
 
     # -- rolling origin -------------------------------------------------------------------------------------
     block = fold_block(n, settings.folds, h)
-    min_train = max(60, 3 * int(pipe.raw["model"]["lags"]))
+    min_train = max(60, 3 * pipe.model.lags)
     splits = rolling_origin_splits(n, settings.folds, block, min_train)
     fold_rows = []
     for name in models:
@@ -151,7 +149,7 @@ def dataset_accuracy(dataset: str, pipeline: Pipeline, settings: AccuracySetting
         if settings.peer_refit == "fold" or train_end < start:
             pred, secs = peer_forecasts(frame, pipe.targets, pipe.drivers, train_end, train_end, test_end,
                                         settings.peers, season=settings.season, seed=pipe.seed,
-                                        lags=int(pipe.raw["model"]["lags"]), approximation=settings.approximation)
+                                        lags=pipe.model.lags, approximation=settings.approximation)
         else:
             # fitted once on rows < start: the fold's forecasts are the single split's, on the fold's times
             times = frame.index[train_end:test_end]

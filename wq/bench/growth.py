@@ -70,16 +70,15 @@ def synthetic_frame(n: int, drivers: int = 4, seed: int = 0, freq: str = "h") ->
 
 
 def _preprocess_settings() -> dict:
-    from wq.config import DEFAULTS
+    from wq.preprocess import PreprocessParams
 
-    settings = dict(DEFAULTS["preprocess"])
-    settings["moving_average"] = {"window": 3}  # a real window, so the stage does work
-    return settings
+    return PreprocessParams(moving_average={"window": 3}).model_dump()  # a real window, so the stage does work
 
 
 def stage_callable(stage: str, frame: pd.DataFrame) -> Callable[[], object]:
     """What one measurement of ``stage`` runs: fit on the training part, transform every row."""
-    from wq.preprocess import DriverPCA, MinMaxScaling, MovingAverage, Preprocessor, SigmaOutlierSmoother, WaveletDenoiser
+    from wq.preprocess import (DriverPCA, MinMaxScaling, MovingAverage, PreprocessParams, SigmaOutlierSmoother,
+                               WaveletDenoiser)
     from wq.windows import sequence_windows, split_sequences
 
     n_fit = int(len(frame) * TRAIN_FRACTION)
@@ -101,9 +100,9 @@ def stage_callable(stage: str, frame: pd.DataFrame) -> Callable[[], object]:
             return DriverPCA(**settings["pca"]).fit(scaled.iloc[:n_fit]).transform(scaled)
         return pca
     if stage == "preprocessor":
-        return lambda: Preprocessor(**settings).fit(frame.iloc[:n_fit], ["y"], drivers).transform(frame)
+        return lambda: PreprocessParams(**settings).build().fit(frame.iloc[:n_fit], ["y"], drivers).transform(frame)
     if stage == "windows":
-        parts = Preprocessor(**settings).fit(frame.iloc[:n_fit], ["y"], drivers).transform(frame)
+        parts = PreprocessParams(**settings).build().fit(frame.iloc[:n_fit], ["y"], drivers).transform(frame)
         M = np.hstack([parts.denoised.to_numpy(), parts.residual.to_numpy(), parts.pcs.to_numpy(),
                        np.asarray(frame.index.dayofweek, dtype=float)[:, None]])
         c = M.shape[1]

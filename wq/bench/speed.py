@@ -210,15 +210,14 @@ def pipeline_shapes(pipeline, frame: pd.DataFrame, cells: Sequence[str] = ("lstm
 
     from wq.evaluate.backtest import split_point
 
-    start = split_point(len(frame), float(pipeline.raw["split"]["test"]))
+    start = split_point(len(frame), pipeline.split.test)
     train = frame.iloc[:start]
-    pipe = pipeline.copy()
-    pipe.set("model.epochs", 1)
+    pipe = pipeline.with_params(model__epochs=1)
     fits = []
     for _ in range(repeats + 1):
         model = pipe.make_model("dwt-pca-lstm")
         torch.manual_seed(pipe.seed)
-        model.fit(train, val_fraction=float(pipe.raw["split"]["validation"]))
+        model.fit(train, val_fraction=pipe.split.validation)
         comp_seconds = sum(c[3].fit_seconds_ for c in model.components_)
         fits.append((model.fit_seconds_, comp_seconds))
     fit_s, comp_s = np.median(np.array(fits[1:]), axis=0)
@@ -227,9 +226,9 @@ def pipeline_shapes(pipeline, frame: pd.DataFrame, cells: Sequence[str] = ("lstm
     origins = model.sequences(train)[1]
     n_train = int(((origins + model.horizon) < model.n_fit_).sum())  # as WindowForecaster.fit splits them
     n_val = len(origins) - n_train
-    m = pipe.raw["model"]
-    shapes = [NetShape(cell, n_train, n_val, shape["lags"], shape["n_inputs"], int(m["hidden"]), int(m["layers"]),
-                       shape["n_future"], shape["horizon"] * shape["n_targets"], int(m["batch"])) for cell in cells]
+    m = pipe.model
+    shapes = [NetShape(cell, n_train, n_val, shape["lags"], shape["n_inputs"], m.hidden, m.layers,
+                       shape["n_future"], shape["horizon"] * shape["n_targets"], m.batch) for cell in cells]
     prep = {"fit_seconds_1_epoch": float(fit_s), "components_seconds": float(comp_s),
             "data_prep_seconds": float(fit_s - comp_s), "components": len(model.components_),
             "train_rows": len(train)}

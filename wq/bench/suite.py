@@ -167,10 +167,8 @@ def tune_datasets(s: Settings) -> dict[str, Path]:
         spec = pipe.data_spec()
         if not Path(spec.path).exists():
             continue
-        pipe.set("tune.strategy", "ga")
-        for key in ("population", "generations", "folds", "epochs"):
-            pipe.set(f"tune.{key}", budget[key])
-        pipe.set("tune.workers", 1)
+        pipe = pipe.with_params(tune__strategy="ga", tune__workers=1,
+                                **{f"tune__{key}": budget[key] for key in ("population", "generations", "folds", "epochs")})
         with tempfile.TemporaryDirectory() as tmp:
             log(f"tuning {name}: GA population {budget['population']}, {budget['generations']} generation(s)")
             outcome = tune_pipeline(pipe, tmp, threads=s.threads, progress=None, test_runs="none")

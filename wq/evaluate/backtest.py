@@ -42,8 +42,9 @@ def forecast_period(model, frame: pd.DataFrame, start: int, stop: int | None = N
     positions = np.arange(start - 1, stop - h)
     if positions.size == 0:
         raise ConfigError(f"no forecast origin between rows {start} and {stop} for horizon {h}")
-    values = model._predict_positions(frame.iloc[:stop], positions)
-    out = model._long(frame, positions, values)
+    upto = frame.iloc[:stop]
+    values = model.predict_array(upto, upto.index[positions])
+    out = model.to_long(frame, positions, values)
     obs = frame[model.targets]
     pos_time = frame.index.get_indexer(pd.DatetimeIndex(out["time"]))
     col = np.array([model.targets.index(t) for t in out["target"]])
@@ -98,11 +99,9 @@ class SplitResult:
 def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: Callable[[str], None] | None = None,
                    observed_mask: pd.DataFrame | None = None, augmenter_for: Callable | None = None) -> SplitResult:
     """Fit each model on the training part of ``frame`` and score it on the test part."""
-    split = pipeline.raw["split"]
-    start = split_point(len(frame), float(split["test"]))
+    start = split_point(len(frame), pipeline.split.test)
     train = frame.iloc[:start]
-    q = float(pipeline.raw["evaluate"]["peak_quantile"])
-    zeros = pipeline.raw["evaluate"]["zeros"]
+    q, zeros = pipeline.evaluate.peak_quantile, pipeline.evaluate.zeros
     preds, metrics, fitted = [], [], {}
     for name in models:
         model = pipeline.make_model(name)
@@ -110,7 +109,7 @@ def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: C
             progress(f"fitting {name} on {len(train)} rows")
         t0 = time.perf_counter()
         aug = _augmenter(augmenter_for, model, name)
-        _fit(model, train, float(split["validation"]), progress, aug, observed_mask)
+        _fit(model, train, pipeline.split.validation, progress, aug, observed_mask)
         fit_seconds = time.perf_counter() - t0
         out = forecast_period(model, frame, start)
         out.insert(0, "model", name)
@@ -147,17 +146,17 @@ def evaluate_folds(pipeline, frame: pd.DataFrame, model_name: str, folds: int, b
     :func:`evaluate_split`; ``augmenter_for(name)`` gives the synthetic-window augmenter of a windowed model
     (or None), fitted inside each fold's training window by the model."""
     n = len(frame)
-    block = block or max(pipeline.raw["model"]["horizon"] + 5, n // (2 * folds + 3))
-    min_train = max(60, 3 * pipeline.raw["model"]["lags"])
-    q = float(pipeline.raw["evaluate"]["peak_quantile"])
+    block = block or max(pipeline.model.horizon + 5, n // (2 * folds + 3))
+    min_train = max(60, 3 * pipeline.model.lags)
+    q = pipeline.evaluate.peak_quantile
     rows = []
     for i, (train_end, test_end) in enumerate(rolling_origin_splits(n, folds, block, min_train)):
         model = pipeline.make_model(model_name)
         aug = _augmenter(augmenter_for, model, model_name)
-        _fit(model, frame.iloc[:train_end], float(pipeline.raw["split"]["validation"]), progress, aug, observed_mask)
+        _fit(model, frame.iloc[:train_end], pipeline.split.validation, progress, aug, observed_mask)
         out = forecast_period(model, frame, train_end, test_end)
         out.insert(0, "model", model_name)
-        m = score(out, q=q, zeros=pipeline.raw["evaluate"]["zeros"], observed_mask=observed_mask)
+        m = score(out, q=q, zeros=pipeline.evaluate.zeros, observed_mask=observed_mask)
         m.insert(0, "fold", i)
         m["train_end"] = frame.index[train_end - 1]
         rows.append(m)

@@ -3,40 +3,40 @@
 A forecaster is fitted on the training part of a frame (raw units, regular DatetimeIndex); the last
 ``val_fraction`` of that part is held back for early stopping and model choice. It then forecasts the next
 ``horizon`` steps from any origin of any later frame that starts where the training frame started, using only
-data up to each origin. Fitted forecasters save to and load from plain files: JSON for settings and fitted
-state, ``torch.save`` state dicts (loaded with ``weights_only=True``) for networks, skops for scikit-learn.
+data up to each origin.
+
+Public API: ``fit(frame, val_fraction)``, ``predict(frame, origins)`` (a long frame ``origin, time, step,
+target, predicted``), ``predict_at(frame, origin)``, ``predict_array(frame, origins)`` (an array (N, horizon,
+k)), ``min_history``, ``save(directory)`` / ``load(directory)``, and the estimator protocol
+(``get_params`` / ``set_params`` with nested names, ``repr``). Subclasses implement ``fit``,
+``_predict_positions`` and the JSON state (``get_state`` / ``from_state`` plus binary ``blobs``). Fitted
+forecasters save to plain files: JSON for settings and fitted state, ``torch.save`` state dicts (loaded with
+``weights_only=True``) for networks, skops with an allow-list for scikit-learn. Loading a saved model of any
+kind by its name is the registry's job (:func:`wq.models.registry.load_model`).
 """
 
 from __future__ import annotations
 
 import io
 import json
-from abc import ABC, abstractmethod
+from abc import ABCMeta, abstractmethod
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from wq.errors import ArtifactError, ConfigError, DataError
+from wq.errors import ArtifactError, DataError
+from wq.estimator import Estimator
 
 FORMAT_VERSION = 1
 PREDICTION_COLUMNS = ["origin", "time", "step", "target", "predicted"]
 
 
-class Forecaster(ABC):
-    """Base class: ``fit(frame, val_fraction)``, ``predict(frame, origins)``, ``to_files``/``from_files``."""
+class Forecaster(Estimator, metaclass=ABCMeta):
+    """Base class of wq's forecasters; see the module docstring for the contract."""
 
     name: str = ""
-
-    def __init__(self, targets: Sequence[str], horizon: int = 1, seed: int = 0):
-        self.targets = list(targets)
-        self.horizon = int(horizon)
-        self.seed = int(seed)
-        if not self.targets:
-            raise ConfigError("at least one target column is needed")
-        if self.horizon < 1:
-            raise ConfigError(f"horizon must be >= 1, got {horizon}")
 
     # -- API ------------------------------------------------------------------------------------------------
     @abstractmethod
@@ -48,19 +48,37 @@ class Forecaster(ABC):
     def _predict_positions(self, frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
         """Forecasts (N, horizon, k) in original units from the origins at integer ``positions``."""
 
+    @property
+    def min_history(self) -> int:
+        """Rows of history a forecast origin needs (the origin's own row included)."""
+        return 1
+
+    def predict_array(self, frame: pd.DataFrame, origins: Sequence | pd.DatetimeIndex | None = None) -> np.ndarray:
+        """Forecasts (N, horizon, k) in original units from each origin (default: the last row)."""
+        self.check_fitted()
+        return self._predict_positions(frame, self.positions(frame, origins))
+
     def predict(self, frame: pd.DataFrame, origins: Sequence | pd.DatetimeIndex | None = None) -> pd.DataFrame:
         """Forecast ``horizon`` steps ahead from each origin (timestamps in ``frame.index``; default: the last
         row). Only rows up to each origin are used. Returns a long frame with columns
         ``origin, time, step, target, predicted``."""
-        self._check_fitted()
-        positions = self._positions(frame, origins)
-        values = self._predict_positions(frame, positions)
-        return self._long(frame, positions, values)
+        self.check_fitted()
+        positions = self.positions(frame, origins)
+        return self.to_long(frame, positions, self._predict_positions(frame, positions))
+
+    def predict_at(self, frame: pd.DataFrame, origin: Any) -> pd.DataFrame:
+        """The forecast made at one ``origin`` (a timestamp of ``frame``) from the rows up to it."""
+        return self.predict(frame, origins=pd.DatetimeIndex([pd.Timestamp(origin)]))
 
     # -- helpers ----------------------------------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "freq_"):
-            raise RuntimeError(f"{self.name} is not fitted: call fit() first")
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "freq_")
+
+    def check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            from wq.errors import NotFittedError
+
+            raise NotFittedError(f"{self.name or type(self).__name__} is not fitted: call fit() first")
 
     def _check_frame(self, frame: pd.DataFrame, columns: Sequence[str]) -> None:
         missing = [c for c in columns if c not in frame.columns]
@@ -73,7 +91,8 @@ class Forecaster(ABC):
             raise DataError(f"column {col!r} has a missing value at {row}; fill or drop gaps in the data layer first")
 
     @staticmethod
-    def _positions(frame: pd.DataFrame, origins) -> np.ndarray:
+    def positions(frame: pd.DataFrame, origins) -> np.ndarray:
+        """Integer positions in ``frame`` of the origin timestamps (default: the last row)."""
         if origins is None:
             return np.array([len(frame) - 1])
         idx = pd.DatetimeIndex(origins)
@@ -83,15 +102,16 @@ class Forecaster(ABC):
             raise DataError(f"forecast origin {bad} is not a time in the data")
         return pos.astype(np.int64)
 
-    def _future_index(self, frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    def future_index(self, frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
         """Valid times (N, horizon) of the forecasts from each origin position."""
         offset = pd.tseries.frequencies.to_offset(self.freq_)
         base = frame.index[positions]
         return np.stack([(base + s * offset).to_numpy() for s in range(1, self.horizon + 1)], axis=1)
 
-    def _long(self, frame: pd.DataFrame, positions: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+    def to_long(self, frame: pd.DataFrame, positions: np.ndarray, values: np.ndarray) -> pd.DataFrame:
+        """The long frame (``origin, time, step, target, predicted``) of forecasts (N, h, k) from ``positions``."""
         n, h, k = values.shape
-        times = self._future_index(frame, positions)
+        times = self.future_index(frame, positions)
         origin = np.repeat(frame.index[positions].to_numpy(), h * k)
         time = np.repeat(times.reshape(-1), k)
         step = np.tile(np.repeat(np.arange(1, h + 1), k), n)
@@ -104,37 +124,39 @@ class Forecaster(ABC):
     def get_state(self) -> dict:
         """JSON-serialisable settings and fitted state (without network weights / sklearn blobs)."""
 
+    @classmethod
+    @abstractmethod
+    def from_state(cls, state: dict, files: dict[str, bytes]) -> "Forecaster":
+        """Rebuild a fitted forecaster from :meth:`get_state` and the binary files of :meth:`blobs`."""
+
     def blobs(self) -> dict[str, bytes]:
         """Binary files besides the JSON state (weights, skops models). Empty by default."""
         return {}
 
     def to_files(self) -> dict[str, bytes]:
-        self._check_fitted()
-        state = {"format": FORMAT_VERSION, "model": self.name, "state": self.get_state()}
+        """``model.json`` (format, model name, class, state) plus the binary files."""
+        self.check_fitted()
+        state = {"format": FORMAT_VERSION, "model": self.name, "class": type(self).__name__,
+                 "state": self.get_state()}
         files = {"model.json": json.dumps(state, indent=1, sort_keys=True).encode()}
         files.update(self.blobs())
         return files
 
     def save(self, directory: str | Path) -> Path:
+        """Write :meth:`to_files` into ``directory`` (created when missing)."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for name, data in self.to_files().items():
             (directory / name).write_bytes(data)
         return directory
 
-    @staticmethod
-    def from_files(files: dict[str, bytes]) -> "Forecaster":
-        from wq.models.registry import model_class
-
-        try:
-            state = json.loads(files["model.json"])
-        except KeyError:
-            raise ArtifactError("model.json is missing") from None
-        except json.JSONDecodeError as exc:
-            raise ArtifactError(f"model.json is not valid JSON: {exc}") from None
-        if state.get("format") != FORMAT_VERSION:
-            raise ArtifactError(f"model format {state.get('format')} is not supported (this wq reads {FORMAT_VERSION})")
-        cls = model_class(state["model"])
+    @classmethod
+    def from_files(cls, files: dict[str, bytes]) -> "Forecaster":
+        """A fitted forecaster of this class from :meth:`to_files` output (ArtifactError when it is not)."""
+        state = read_model_json(files)
+        if state.get("class", cls.__name__) != cls.__name__:
+            raise ArtifactError(f"saved model is a {state.get('class')}, not a {cls.__name__}; load it with "
+                                f"wq.models.load_model")
         try:
             return cls.from_state(state["state"], files)
         except ArtifactError:
@@ -142,12 +164,34 @@ class Forecaster(ABC):
         except (KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ArtifactError(f"model state of {state['model']!r} does not load: {exc}") from None
 
-    @staticmethod
-    def load(directory: str | Path) -> "Forecaster":
-        directory = Path(directory)
-        if not directory.is_dir():
-            raise ArtifactError(f"model directory {directory} does not exist")
-        return Forecaster.from_files({p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()})
+    @classmethod
+    def load(cls, directory: str | Path) -> "Forecaster":
+        """A fitted forecaster of this class saved in ``directory``."""
+        return cls.from_files(read_directory(directory))
+
+
+def read_directory(directory: str | Path) -> dict[str, bytes]:
+    """The files of a saved model directory, by name."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ArtifactError(f"model directory {directory} does not exist")
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()}
+
+
+def read_model_json(files: dict[str, bytes]) -> dict:
+    """The checked ``model.json`` of a saved model (ArtifactError when missing, malformed or of another format)."""
+    try:
+        state = json.loads(files["model.json"])
+    except KeyError:
+        raise ArtifactError("model.json is missing") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ArtifactError(f"model.json is not valid JSON: {exc}") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT_VERSION:
+        got = state.get("format") if isinstance(state, dict) else None
+        raise ArtifactError(f"model format {got} is not supported (this wq reads {FORMAT_VERSION})")
+    if not isinstance(state.get("model"), str) or not isinstance(state.get("state"), dict):
+        raise ArtifactError("model.json lacks the model name or its state")
+    return state
 
 
 def torch_bytes(tensors: dict) -> bytes:

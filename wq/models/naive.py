@@ -7,34 +7,42 @@ Both use the observed target (after the data layer's gap rule), nothing after th
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
+from wq.data.load import infer_freq
+from wq.errors import DataError
+from wq.estimator import Int
 from wq.models.base import Forecaster
+from wq.models.params import HorizonParams
 
 DEFAULT_SEASON = {"D": 7, "B": 5, "h": 24, "H": 24, "W": 52, "MS": 12, "M": 12, "ME": 12}
 
 
-def infer_freq(frame: pd.DataFrame) -> str:
-    freq = frame.index.freqstr if frame.index.freq is not None else pd.infer_freq(frame.index)
-    if freq is None:
-        from wq.errors import DataError
+class NaiveParams(HorizonParams):
+    """Settings of :class:`NaiveForecaster`."""
 
-        raise DataError("the time index has no regular frequency; set `freq` (or resample) in the data settings")
-    return freq
+    targets: list[str] = Field(min_length=1)
+    season: Annotated[Int, Field(ge=1)] | None = Field(1, description="1: persistence; None: from the frequency")
+    seed: Annotated[Int, Field(ge=0)] = 0
+    name: str = "persistence"
 
 
-class NaiveForecaster(Forecaster):
-    """``season = 1`` is persistence; ``season = m`` is seasonal naive (default from the frequency)."""
+class NaiveForecaster(Forecaster, params=NaiveParams):
+    """``season = 1`` is persistence; ``season = m`` is seasonal naive (None: m from the frequency, see
+    :data:`DEFAULT_SEASON`)."""
 
-    def __init__(self, targets, horizon: int = 1, seed: int = 0, season: int | None = 1, name: str = "persistence"):
-        super().__init__(targets, horizon, seed)
-        self.season = season
-        self.name = name
+    @property
+    def min_history(self) -> int:
+        return int(getattr(self, "season_", self.season or 1))
 
     def fit(self, frame: pd.DataFrame, val_fraction: float = 0.2, progress=None) -> "NaiveForecaster":
+        self.check_params()
         self._check_frame(frame, self.targets)
-        self.freq_ = infer_freq(frame)
+        self.freq_ = infer_freq(frame.index)
         base = pd.tseries.frequencies.to_offset(self.freq_).name
         self.season_ = int(self.season) if self.season else DEFAULT_SEASON.get(base, 1)
         self.fit_seconds_ = 0.0
@@ -48,8 +56,6 @@ class NaiveForecaster(Forecaster):
         back = steps - m * np.ceil(steps / m).astype(int)  # <= 0: position relative to the origin
         src = positions[:, None] + back[None, :]
         if (src < 0).any():
-            from wq.errors import DataError
-
             raise DataError(f"{self.name} needs {m} steps of history before the first origin")
         return y[src]  # (N, h, k)
 
@@ -59,7 +65,9 @@ class NaiveForecaster(Forecaster):
 
     @classmethod
     def from_state(cls, state: dict, files: dict) -> "NaiveForecaster":
-        obj = cls(state["targets"], state["horizon"], state["seed"], state["season"], state["name"])
+        obj = cls(targets=list(state["targets"]), horizon=state["horizon"], seed=state["seed"],
+                  season=state["season"], name=state["name"])
+        obj.check_params()
         obj.freq_ = state["freq"]
         obj.season_ = int(state["season"])
         obj.fit_seconds_ = 0.0

@@ -21,9 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from wq.estimator import Estimator
+from wq.models.params import CELLS, NeuralParams
 from wq.windows import WindowSet
 
-CELLS = ("lstm", "rnn", "gru", "mlp")
+__all__ = ["CELLS", "SequenceNet", "MLPNet", "NeuralComponent"]
 
 
 class SequenceNet(nn.Module):
@@ -59,30 +61,15 @@ class MLPNet(nn.Module):
         return self.net(torch.cat([x.flatten(1), z], dim=1))
 
 
-class NeuralComponent:
+class NeuralComponent(Estimator, params=NeuralParams):
     """A trainable network for one component (one part of the target).
 
-    Parameters mirror the pipeline's ``[model]`` table: ``cell`` (lstm, rnn, gru, mlp), ``hidden``, ``layers``,
-    ``dropout``, ``epochs`` (maximum), ``patience`` (early stopping, epochs without validation improvement),
-    ``batch``, ``lr``, ``device`` ("cpu" or "cuda").
+    Parameters (:class:`wq.models.params.NeuralParams`, the network keys of the pipeline's ``[model]``
+    table): ``cell`` (lstm, rnn, gru, mlp), ``hidden``, ``layers``, ``dropout``, ``epochs`` (maximum),
+    ``patience`` (early stopping, epochs without validation improvement), ``batch``, ``lr``, ``device``.
     """
 
     kind = "neural"
-
-    def __init__(self, cell: str = "lstm", hidden: int = 32, layers: int = 1, dropout: float = 0.1,
-                 epochs: int = 300, patience: int = 20, batch: int = 64, lr: float = 1e-3,
-                 device: str = "cpu"):
-        if cell not in CELLS:
-            raise ValueError(f"unknown cell {cell!r}; choose one of {CELLS}")
-        self.cell = cell
-        self.hidden = int(hidden)
-        self.layers = int(layers)
-        self.dropout = float(dropout)
-        self.epochs = int(epochs)
-        self.patience = int(patience)
-        self.batch = int(batch)
-        self.lr = float(lr)
-        self.device = device
 
     # -- construction -------------------------------------------------------------------------------------
     def _build(self, n_inputs: int, lags: int, n_future: int, n_outputs: int) -> nn.Module:
@@ -91,14 +78,11 @@ class NeuralComponent:
         return SequenceNet(self.cell, n_inputs, n_future, n_outputs, hidden=self.hidden, layers=self.layers,
                            dropout=self.dropout)
 
-    def config(self) -> dict:
-        return {"cell": self.cell, "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout,
-                "epochs": self.epochs, "patience": self.patience, "batch": self.batch, "lr": self.lr}
-
     # -- training -----------------------------------------------------------------------------------------
     def fit(self, train: WindowSet, val: WindowSet | None, seed: int,
             progress: Callable[[str], None] | None = None, label: str = "") -> "NeuralComponent":
         t0 = time.perf_counter()
+        self.check_params()
         device = torch.device(self.device)
         n, lags, n_inputs = train.X.shape
         self.shape_ = {"lags": int(lags), "n_inputs": int(n_inputs), "n_future": int(train.Z.shape[1]),
@@ -173,7 +157,8 @@ class NeuralComponent:
 
     # -- persistence ----------------------------------------------------------------------------------------
     def get_state(self) -> tuple[dict, dict[str, torch.Tensor]]:
-        meta = {"kind": self.kind, "config": self.config(), "shape": self.shape_,
+        config = {k: v for k, v in self.get_params(deep=False).items() if k != "device"}
+        meta = {"kind": self.kind, "config": config, "shape": self.shape_,
                 "best_epoch": self.best_epoch_, "epochs_run": self.epochs_run_, "val_loss": self.val_loss_}
         weights = {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()}
         return meta, weights

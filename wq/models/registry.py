@@ -1,4 +1,6 @@
-"""Registry of forecasters by name: the study's models, its comparison models and plain baselines.
+"""Registry of forecasters by name: the study's models, its comparison models and plain baselines. One place to
+add a model: an entry in :data:`RECIPES` (a learned model on windows) or :data:`NAIVE`; a new kind of regressor
+is a component class plus its ``kind``.
 
 | name | target parts | drivers | component |
 |---|---|---|---|
@@ -14,12 +16,21 @@
 | persistence | observed | - | y(t+s) = y(t) |
 | seasonal-naive | observed | - | same phase of the last season |
 
-A new model is one entry here (and a component class if it needs a new kind).
+Loading a saved model of any kind (:func:`load_model`, :func:`model_from_files`) also lives here, so that
+:mod:`wq.models.base` knows no concrete model.
 """
 
 from __future__ import annotations
 
-from wq.errors import ConfigError
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from wq.errors import ArtifactError, ConfigError
+from wq.estimator import suggest
+from wq.models.base import Forecaster, read_directory, read_model_json
+from wq.models.naive import NaiveForecaster
+from wq.models.params import NeuralSettings, TabularSettings
+from wq.models.windowed import WindowForecaster
 
 RECIPES: dict[str, dict] = {
     "dwt-pca-lstm": {"parts": "dual", "driver_repr": "pcs", "component": {"kind": "neural", "cell": "lstm"}},
@@ -35,44 +46,86 @@ RECIPES: dict[str, dict] = {
 }
 NAIVE = {"persistence": 1, "seasonal-naive": None}
 MODEL_NAMES = tuple(NAIVE) + tuple(RECIPES)
+CLASSES: dict[str, type[Forecaster]] = {"NaiveForecaster": NaiveForecaster, "WindowForecaster": WindowForecaster}
 
 # Settings of [model] that reach each component kind (others are ignored for that kind).
-NEURAL_KEYS = ("hidden", "layers", "dropout", "epochs", "patience", "batch", "lr", "device")
-TABULAR_KEYS = ("C", "epsilon", "max_iter", "learning_rate", "max_leaf_nodes", "l2_regularization")
+COMPONENT_KEYS = {"neural": tuple(NeuralSettings.model_fields), "tabular": tuple(TabularSettings.model_fields)}
 
 
-def model_class(name: str):
-    from wq.models.naive import NaiveForecaster
-    from wq.models.windowed import WindowForecaster
-
-    if name in NAIVE:
-        return NaiveForecaster
-    if name in RECIPES:
-        return WindowForecaster
-    raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+def check_name(name: str) -> str:
+    """``name`` if it is a known model, else ConfigError listing the known ones."""
+    if name not in MODEL_NAMES:
+        raise ConfigError(f"unknown model {name!r}{suggest(name, MODEL_NAMES)}; known models: {', '.join(MODEL_NAMES)}")
+    return name
 
 
-def make_model(name: str, *, targets, drivers=(), calendar=(), lags: int = 7, horizon: int = 1,
-               preprocess: dict | None = None, model: dict | None = None, seed: int = 0,
-               season: int | None = None, holidays: str | None = "US", change: bool = False):
-    """Build an unfitted forecaster by name. ``model`` holds the [model] settings (hidden, lr, ...): the
-    fixed parts of a recipe (the BP network's 20 hidden units, the SVR's C = 10) win over them. ``change``:
-    learned components forecast the change from the origin's value instead of the level."""
-    from wq.models.naive import NaiveForecaster
-    from wq.models.windowed import WindowForecaster
+def model_class(name: str) -> type[Forecaster]:
+    """The class of the model called ``name``."""
+    return NaiveForecaster if check_name(name) in NAIVE else WindowForecaster
 
+
+def tunable_keys(name: str) -> tuple[str, ...]:
+    """The ``[model]`` keys that reach model ``name``'s component and that its recipe does not fix."""
+    if check_name(name) in NAIVE:
+        return ()
+    comp = RECIPES[name]["component"]
+    return tuple(k for k in COMPONENT_KEYS[comp["kind"]] if k not in comp)
+
+
+def make_component(spec: Mapping[str, Any]):
+    """An unfitted component from a recipe's component table (``kind`` plus fixed settings) and settings."""
+    spec = dict(spec)
+    kind = spec.pop("kind")
+    if kind == "neural":
+        from wq.models.networks import NeuralComponent
+
+        return NeuralComponent(**spec)
+    from wq.models.tabular import TabularComponent
+
+    return TabularComponent(**spec)
+
+
+def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = (), calendar: Sequence[str] = (),
+               preprocess=None, model: Mapping[str, Any] | None = None, seed: int = 0, season: int | None = None,
+               holidays: str | list[str] | None = "US", **window: Any) -> Forecaster:
+    """An unfitted forecaster by name, with sensible defaults: ``make_model("hgb", targets=["y"])``.
+
+    ``preprocess``: an unfitted :class:`~wq.preprocess.Preprocessor` (None: the pipeline defaults);
+    ``model``: ``[model]`` settings (hidden, lr, C, ...) of which each component takes its own keys (the fixed
+    parts of a recipe, the BP network's 20 hidden units and the SVR's C = 10, win over them); ``window``:
+    ``lags``, ``horizon``, ``change`` (defaults: :class:`wq.models.params.WindowParams`); ``season``: of the
+    seasonal naive (None: from the frequency)."""
     model = dict(model or {})
-    if name in NAIVE:
+    if check_name(name) in NAIVE:
+        unknown = sorted(set(window) - {"horizon", "lags", "change"})
+        if unknown:
+            raise ConfigError(f"make_model: unknown setting(s) {unknown}")
         season_ = 1 if name == "persistence" else season
-        return NaiveForecaster(targets, horizon=horizon, seed=seed, season=season_, name=name)
-    if name not in RECIPES:
-        raise ConfigError(f"unknown model {name!r}; known models: {', '.join(MODEL_NAMES)}")
+        kwargs = {"horizon": window["horizon"]} if "horizon" in window else {}
+        naive = NaiveForecaster(targets=list(targets), seed=seed, season=season_, name=name, **kwargs)
+        naive.check_params()
+        return naive
     recipe = RECIPES[name]
     comp = dict(recipe["component"])
-    keys = NEURAL_KEYS if comp["kind"] == "neural" else TABULAR_KEYS
-    for key in keys:
+    for key in COMPONENT_KEYS[comp["kind"]]:
         if key in model and key not in comp:
             comp[key] = model[key]
-    return WindowForecaster(name, targets, drivers=drivers, calendar=calendar, lags=lags, horizon=horizon,
-                            preprocess=preprocess, parts=recipe["parts"], driver_repr=recipe["driver_repr"],
-                            component=comp, seed=seed, holidays=holidays, change=change)
+    model = WindowForecaster(name=name, targets=list(targets), drivers=list(drivers), calendar=list(calendar),
+                             preprocess=preprocess, parts=recipe["parts"], driver_repr=recipe["driver_repr"],
+                             component=make_component(comp), seed=seed, holidays=holidays, **window)
+    model.check_params()  # a bad combination fails here, before any data is read
+    return model
+
+
+def model_from_files(files: dict[str, bytes]) -> Forecaster:
+    """A fitted forecaster of any kind from the files of :meth:`Forecaster.to_files`."""
+    state = read_model_json(files)
+    cls = CLASSES.get(state.get("class", "")) if "class" in state else model_class(state["model"])
+    if cls is None:
+        raise ArtifactError(f"saved model class {state.get('class')!r} is not one wq knows")
+    return cls.from_files(files)
+
+
+def load_model(directory: str | Path) -> Forecaster:
+    """A fitted forecaster of any kind saved in ``directory``."""
+    return model_from_files(read_directory(directory))

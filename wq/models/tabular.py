@@ -12,6 +12,8 @@ import time
 import numpy as np
 
 from wq.errors import ArtifactError
+from wq.estimator import Estimator
+from wq.models.params import TabularParams
 from wq.windows import WindowSet
 
 
@@ -19,28 +21,12 @@ def _flat(ws: WindowSet) -> np.ndarray:
     return np.concatenate([ws.X.reshape(len(ws), -1), ws.Z], axis=1).astype(np.float64)
 
 
-class TabularComponent:
+class TabularComponent(Estimator, params=TabularParams):
     """``estimator`` is "svr" (RBF kernel, C, epsilon, gamma="scale") or "hgb" (HistGradientBoostingRegressor
-    with early stopping on the validation windows when there are enough)."""
+    with early stopping on the validation windows when there are enough). Parameters:
+    :class:`wq.models.params.TabularParams` (the regressor keys of the pipeline's ``[model]`` table)."""
 
     kind = "tabular"
-
-    def __init__(self, estimator: str = "svr", C: float = 10.0, epsilon: float = 0.01, max_iter: int = 300,
-                 learning_rate: float = 0.05, max_leaf_nodes: int = 15, l2_regularization: float = 0.0):
-        if estimator not in ("svr", "hgb"):
-            raise ValueError(f"unknown tabular estimator {estimator!r}")
-        self.estimator = estimator
-        self.C = float(C)
-        self.epsilon = float(epsilon)
-        self.max_iter = int(max_iter)
-        self.learning_rate = float(learning_rate)
-        self.max_leaf_nodes = int(max_leaf_nodes)
-        self.l2_regularization = float(l2_regularization)
-
-    def config(self) -> dict:
-        return {"estimator": self.estimator, "C": self.C, "epsilon": self.epsilon, "max_iter": self.max_iter,
-                "learning_rate": self.learning_rate, "max_leaf_nodes": self.max_leaf_nodes,
-                "l2_regularization": self.l2_regularization}
 
     def _make(self, seed: int):
         if self.estimator == "svr":
@@ -55,6 +41,7 @@ class TabularComponent:
 
     def fit(self, train: WindowSet, val: WindowSet | None, seed: int, progress=None, label: str = "") -> "TabularComponent":
         t0 = time.perf_counter()
+        self.check_params()
         A = _flat(train)
         Y = train.Y.reshape(len(train), -1).astype(np.float64)
         self.shape_ = {"horizon": int(train.Y.shape[1]), "n_targets": int(train.Y.shape[2]),
@@ -92,7 +79,7 @@ class TabularComponent:
         import skops.io as sio
 
         blobs = {f"{i}": sio.dumps(m) for i, m in enumerate(self.models_)}
-        return {"kind": self.kind, "config": self.config(), "shape": self.shape_}, blobs
+        return {"kind": self.kind, "config": self.get_params(deep=False), "shape": self.shape_}, blobs
 
     @classmethod
     def from_state(cls, meta: dict, blobs: dict[str, bytes]) -> "TabularComponent":

@@ -17,14 +17,17 @@ tail), then applied unchanged, causally, to any later frame: the value of every 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Annotated, Any, Callable, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import ConfigDict, Field
 
-from wq.errors import ConfigError, DataError
+from wq.data.load import infer_freq
+from wq.errors import ArtifactError, ConfigError, DataError
+from wq.estimator import Int
 from wq.models.base import Forecaster, torch_bytes, torch_load_bytes
-from wq.models.naive import infer_freq
+from wq.models.params import WindowParams
 from wq.windows import WindowSet, sequence_windows, split_sequences
 
 # A callable that returns synthetic training sequences (M, lags + horizon, C) from the real ones (N, L + h, C).
@@ -32,8 +35,9 @@ Augmenter = Callable[[np.ndarray], np.ndarray]
 
 
 def _component(spec: dict):
+    """An unfitted component from its saved settings (``kind`` plus constructor parameters)."""
     spec = dict(spec)
-    kind = spec.pop("kind")
+    kind = spec.pop("kind", None)
     if kind == "neural":
         from wq.models.networks import NeuralComponent
 
@@ -42,44 +46,83 @@ def _component(spec: dict):
         from wq.models.tabular import TabularComponent
 
         return TabularComponent(**spec)
-    raise ConfigError(f"unknown component kind {kind!r}")
+    raise ArtifactError(f"unknown component kind {kind!r}")
 
 
-class WindowForecaster(Forecaster):
-    def __init__(self, name: str, targets, drivers=(), calendar=(), lags: int = 7, horizon: int = 1,
-                 preprocess: dict | None = None, parts: str = "dual", driver_repr: str = "pcs",
-                 component: dict | None = None, seed: int = 0, holidays: str | None = "US",
-                 change: bool = False):
-        super().__init__(targets, horizon, seed)
-        self.name = name
-        self.drivers = list(drivers)
-        self.calendar = list(calendar)
-        self.lags = int(lags)
-        self.preprocess = dict(preprocess or {})
-        self.parts = parts
-        self.driver_repr = driver_repr if self.drivers else "none"
-        self.component = dict(component or {"kind": "neural", "cell": "lstm"})
-        self.holidays = holidays
-        self.change = bool(change)
-        if parts not in ("dual", "single"):
-            raise ConfigError(f"parts must be 'dual' or 'single', got {parts!r}")
-        if driver_repr not in ("pcs", "drivers", "none"):
-            raise ConfigError(f"driver representation must be pcs, drivers or none, got {driver_repr!r}")
-        if self.lags < 1:
-            raise ConfigError(f"lags must be >= 1, got {lags}")
-        if parts == "dual" and not self.preprocess.get("wavelet"):
-            raise ConfigError(f"model {name!r} splits the target with the wavelet stage: set [preprocess] wavelet")
+class WindowForecasterParams(WindowParams):
+    """Settings of :class:`WindowForecaster`; ``preprocess`` and ``component`` are estimator objects."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    name: str
+    targets: list[str] = Field(min_length=1)
+    drivers: list[str] = []
+    calendar: list[str] = []
+    preprocess: Any = None
+    parts: Literal["dual", "single"] = "dual"
+    driver_repr: Literal["pcs", "drivers", "none"] = "pcs"
+    component: Any = None
+    seed: Annotated[Int, Field(ge=0)] = 0
+    holidays: str | list[str] | None = "US"
+
+
+class WindowForecaster(Forecaster, params=WindowForecasterParams):
+    """A learned forecaster on supervised windows; see the module docstring. ``preprocess``: an unfitted
+    :class:`~wq.preprocess.Preprocessor` (None: the pipeline defaults,
+    :class:`~wq.preprocess.PreprocessParams`); ``component``: an unfitted
+    :class:`~wq.models.networks.NeuralComponent` or :class:`~wq.models.tabular.TabularComponent` (None: an
+    LSTM), fitted once per target part (dual: denoised and residual; single: the cleaned target)."""
+
+    # -- settings -------------------------------------------------------------------------------------------
+    def check_params(self):
+        from wq.preprocess.pipeline import Preprocessor
+
+        params = super().check_params()
+        if not isinstance(self._preprocess_template(), Preprocessor):
+            raise ConfigError(f"{self.name}: preprocess must be a Preprocessor (e.g. PreprocessParams().build()), "
+                              f"got {self.preprocess!r}")
+        if self.parts == "dual" and self._preprocess_template().wavelet is None:
+            raise ConfigError(f"model {self.name!r} splits the target with the wavelet stage: set [preprocess] wavelet")
+        comp = self._component_template()
+        if not hasattr(comp, "fit") or getattr(comp, "kind", None) not in ("neural", "tabular"):
+            raise ConfigError(f"{self.name}: component must be a NeuralComponent or TabularComponent, got {comp!r}")
+        comp.check_params()
+        return params
+
+    @property
+    def min_history(self) -> int:
+        ma = getattr(self._preprocess_template(), "moving_average", None)
+        return max(int(self.lags), int(ma.window) - 1 if ma is not None else 1)
+
+    @property
+    def uses_drivers(self) -> str:
+        """How drivers enter: ``pcs``, ``drivers`` or ``none`` (no drivers given)."""
+        return self.driver_repr if self.drivers else "none"
+
+    def _preprocess_template(self):
+        if self.preprocess is not None:
+            return self.preprocess
+        from wq.preprocess.pipeline import PreprocessParams
+
+        return PreprocessParams().build()
+
+    def _component_template(self):
+        if self.component is not None:
+            return self.component
+        from wq.models.networks import NeuralComponent
+
+        return NeuralComponent()
 
     # -- channels -------------------------------------------------------------------------------------------
     def _preprocessor(self):
-        from wq.preprocess.pipeline import Preprocessor
-
-        settings = dict(self.preprocess)
+        """An unfitted copy of the preprocessing, without the stages this recipe does not use."""
+        template = self._preprocess_template()
+        pre = type(template)(**template.get_params(deep=False))
         if self.parts == "single":
-            settings["wavelet"] = None
-        if self.driver_repr != "pcs":
-            settings["pca"] = None
-        return Preprocessor(**settings)
+            pre.set_params(wavelet=None)
+        if self.uses_drivers != "pcs":
+            pre.set_params(pca=None)
+        return pre
 
     def _calendar(self, index: pd.DatetimeIndex) -> np.ndarray:
         if not self.calendar:
@@ -96,9 +139,9 @@ class WindowForecaster(Forecaster):
             blocks += [("denoised", parts.denoised.to_numpy()), ("residual", parts.residual.to_numpy())]
         else:
             blocks += [("clean", parts.clean.to_numpy())]
-        if self.driver_repr == "pcs":
+        if self.uses_drivers == "pcs":
             blocks.append(("drivers", parts.pcs.to_numpy()))
-        elif self.driver_repr == "drivers":
+        elif self.uses_drivers == "drivers":
             blocks.append(("drivers", parts.drivers.to_numpy()))
         n = len(index)
         if extra:
@@ -132,8 +175,9 @@ class WindowForecaster(Forecaster):
     def fit(self, frame: pd.DataFrame, val_fraction: float = 0.2,
             progress: Callable[[str], None] | None = None, augment: Augmenter | None = None) -> "WindowForecaster":
         t0 = time.perf_counter()
+        self.check_params()
         self._check_frame(frame, self.targets + self.drivers)
-        self.freq_ = infer_freq(frame)
+        freq = infer_freq(frame.index)
         n = len(frame)
         n_val = int(round(n * val_fraction))
         n_fit = n - n_val
@@ -142,6 +186,7 @@ class WindowForecaster(Forecaster):
             raise DataError(f"{n_fit} training rows (after the validation tail) are too few for lags={self.lags} "
                             f"and horizon={self.horizon}; need at least {need}")
         self.preprocessor_ = self._preprocessor().fit(frame.iloc[:n_fit], self.targets, self.drivers)
+        self.freq_ = freq
         S, origins, layout = self.sequences(frame)
         train = origins + self.horizon < n_fit
         val = ~train
@@ -161,7 +206,8 @@ class WindowForecaster(Forecaster):
             tr = self._as_change(split_sequences(S_train, self.lags, inputs, targets, future))
             va = (self._as_change(split_sequences(S[val], self.lags, inputs, targets, future, origins[val]))
                   if val.any() else None)
-            comp = _component(self.component)
+            template = self._component_template()
+            comp = type(template)(**template.get_params(deep=False))
             comp.fit(tr, va, seed=self.seed + 1000 * i, progress=progress, label=f"{self.name}[{part}]")
             self.components_.append((part, inputs, targets, comp))
         self.fit_seconds_ = time.perf_counter() - t0
@@ -220,10 +266,12 @@ class WindowForecaster(Forecaster):
 
     # -- persistence ----------------------------------------------------------------------------------------
     def settings(self) -> dict:
-        return {"name": self.name, "targets": self.targets, "drivers": self.drivers, "calendar": self.calendar,
-                "lags": self.lags, "horizon": self.horizon, "preprocess": self.preprocess, "parts": self.parts,
-                "driver_repr": self.driver_repr, "component": self.component, "seed": self.seed,
-                "holidays": self.holidays, "change": self.change}
+        """The constructor parameters as JSON (the preprocessing and component as their own settings)."""
+        params = self.get_params(deep=False)
+        params["preprocess"] = self.preprocessor_._params_state()
+        template = self._component_template()
+        params["component"] = {"kind": template.kind, **template.get_params(deep=False)}
+        return params
 
     def get_state(self) -> dict:
         comps = []
@@ -251,7 +299,11 @@ class WindowForecaster(Forecaster):
     def from_state(cls, state: dict, files: dict[str, bytes]) -> "WindowForecaster":
         from wq.preprocess.pipeline import Preprocessor
 
-        obj = cls(**state["settings"])
+        settings = dict(state["settings"])
+        settings["preprocess"] = Preprocessor._from_params_state(settings["preprocess"])
+        settings["component"] = _component(settings["component"])
+        obj = cls(**settings)
+        obj.check_params()
         obj.freq_ = state["freq"]
         obj.n_fit_ = int(state["n_fit"])
         obj.layout_ = {k: list(v) for k, v in state["layout"].items()}

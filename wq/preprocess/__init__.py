@@ -6,12 +6,12 @@ Target path: :class:`SigmaOutlierSmoother` -> :class:`MovingAverage` -> :class:`
 """
 
 from wq.preprocess._base import InputError
-from wq.preprocess.outliers import SigmaOutlierSmoother
-from wq.preprocess.pca import DriverPCA
-from wq.preprocess.pipeline import Parts, Preprocessor
+from wq.preprocess.outliers import OutlierParams, SigmaOutlierSmoother
+from wq.preprocess.pca import DriverPCA, PCAParams
+from wq.preprocess.pipeline import Parts, PreprocessParams, Preprocessor
 from wq.preprocess.scaling import MinMaxScaling
-from wq.preprocess.smoothing import MovingAverage
-from wq.preprocess.wavelet import WaveletDenoiser, soft_threshold
+from wq.preprocess.smoothing import MovingAverage, MovingAverageParams
+from wq.preprocess.wavelet import WaveletDenoiser, WaveletParams, soft_threshold
 
 __all__ = [
     "InputError",
@@ -22,5 +22,10 @@ __all__ = [
     "soft_threshold",
     "DriverPCA",
     "Preprocessor",
+    "PreprocessParams",
     "Parts",
+    "OutlierParams",
+    "MovingAverageParams",
+    "WaveletParams",
+    "PCAParams",
 ]

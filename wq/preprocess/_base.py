@@ -7,15 +7,16 @@ Every stage is a scikit-learn style transformer: constructor arguments stored as
 
 from __future__ import annotations
 
-import inspect
-import numbers
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from wq.errors import ArtifactError, ConfigError, DataError
+from wq.errors import ArtifactError, DataError, NotFittedError
+from wq.estimator import Estimator
+
+__all__ = ["ArrayLike", "InputError", "Kind", "NotFittedError", "Stage", "STATE_VERSION", "column_labels", "to_2d"]
 
 ArrayLike = np.ndarray | pd.DataFrame | pd.Series
 
@@ -110,34 +111,6 @@ def column_labels(kind: Kind, k: int) -> list[str]:
     return [kind.label(j) for j in range(k)]
 
 
-def check_int(name: str, value: Any, low: int, high: int | None = None, owner: str = "") -> int:
-    """``value`` as an int in [low, high], else :class:`ConfigError` naming the option."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
-            value = int(value)
-        else:
-            raise ConfigError(f"{owner}{name} must be an integer, got {value!r}")
-    value = int(value)
-    if value < low or (high is not None and value > high):
-        rng = f">= {low}" if high is None else f"in {low}..{high}"
-        raise ConfigError(f"{owner}{name} must be {rng}, got {value}")
-    return value
-
-
-def check_float(name: str, value: Any, low: float, high: float | None = None, owner: str = "",
-                low_open: bool = True) -> float:
-    """``value`` as a finite float above ``low`` (strictly when ``low_open``) and <= ``high``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
-        raise ConfigError(f"{owner}{name} must be a finite number, got {value!r}")
-    value = float(value)
-    too_low = value <= low if low_open else value < low
-    if too_low or (high is not None and value > high):
-        lo = f"> {low}" if low_open else f">= {low}"
-        rng = lo if high is None else f"{lo} and <= {high}"
-        raise ConfigError(f"{owner}{name} must be {rng}, got {value}")
-    return value
-
-
 def _jsonable(v: Any) -> Any:
     if isinstance(v, np.ndarray):
         return v.tolist()
@@ -150,42 +123,12 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-class NotFittedError(ValueError, AttributeError):
-    """A stage was used before ``fit`` (the same bases as scikit-learn's exception of that name)."""
-
-
-class Estimator:
-    """The scikit-learn estimator protocol (``get_params``, ``set_params``, ``fit_transform``), written out so
-    that importing wq's preprocessing does not import scikit-learn: that import costs about 2.5 s of CPU here,
-    most of a daily batch forecast's start-up. ``sklearn.base.clone`` works on these objects unchanged."""
-
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return sorted(p.name for p in sig.parameters.values()
-                      if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD))
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params: Any) -> "Estimator":
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid: {valid}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
-
-
 class Stage(Estimator):
     """Base of the preprocessing stages: input checks against the fitted shape and the JSON state.
 
-    Subclasses list their learned array attributes in ``_state_attrs`` and check their parameters in
-    ``_check_params`` (raising :class:`wq.errors.ConfigError`)."""
+    Subclasses declare their parameters as a :class:`wq.estimator.Params` model (``class X(Stage,
+    params=XParams)``: one place for each default and check) and list their learned array attributes in
+    ``_state_attrs``."""
 
     _state_attrs: ClassVar[tuple[str, ...]] = ()
 
@@ -194,12 +137,11 @@ class Stage(Estimator):
         """True when the output at t depends on inputs at times <= t only."""
         return True
 
-    def _check_params(self) -> None:  # pragma: no cover - overridden
-        pass
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "n_features_in_")
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "n_features_in_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit on the training data first")
+        self.check_fitted()
 
     def fit_transform(self, X: Any, y: Any = None, **fit_params: Any) -> Any:
         return self.fit(X, y, **fit_params).transform(X)
@@ -259,7 +201,7 @@ class Stage(Estimator):
             fitted = dict(state["fitted"])
         except (KeyError, TypeError) as exc:
             raise ArtifactError(f"{cls.__name__} state is malformed: {exc}") from None
-        obj._check_params()
+        obj.check_params()
         allowed = {"n_features_in_", "feature_names_in_", *cls._state_attrs}
         extra = set(fitted) - allowed
         missing = {"n_features_in_", *cls._state_attrs} - set(fitted)

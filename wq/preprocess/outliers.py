@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
 from wq.errors import DataError
-from wq.preprocess._base import ArrayLike, Stage, check_float, check_int, column_labels
+from wq.estimator import Float, Int, Params
+from wq.preprocess._base import ArrayLike, Stage, column_labels
 
 # A trailing window whose spread is below this fraction of the training σ is flat (stuck sensor,
 # dry spell): it says nothing about the scale, so the training σ is used there instead of ~0.
 _FLAT = 1e-6
 
 
-class SigmaOutlierSmoother(Stage):
+class OutlierParams(Params):
+    """Settings of :class:`SigmaOutlierSmoother` (pipeline table ``[preprocess] outliers``)."""
+
+    k: Annotated[Float, Field(gt=0, description="outlier when |x - mean| > k sigma")] = 3.0
+    neighbours: Annotated[Int, Field(ge=1, description="previous cleaned values averaged, weights m..1")] = 3
+    window: Annotated[Int, Field(ge=2, description="trailing window of the statistics (drifting series)")] | None = None
+
+
+class SigmaOutlierSmoother(Stage, params=OutlierParams):
     """Replace outliers by a weighted average of the values just before them.
 
     Definition (design.md): ``x_t`` is an outlier when ``|x_t - μ| > kσ``. μ and σ are the mean and
@@ -41,24 +51,12 @@ class SigmaOutlierSmoother(Stage):
 
     _state_attrs = ("mean_", "std_")
 
-    def __init__(self, k: float = 3.0, neighbours: int = 3, window: int | None = None):
-        self.k = k
-        self.neighbours = neighbours
-        self.window = window
-
-    def _check_params(self) -> None:
-        owner = "SigmaOutlierSmoother: "
-        check_float("k", self.k, 0.0, owner=owner)
-        check_int("neighbours", self.neighbours, 1, owner=owner)
-        if self.window is not None:
-            check_int("window", self.window, 2, owner=owner)
-
     def fit(self, X: ArrayLike, y: Any = None) -> SigmaOutlierSmoother:
         """Store the training mean ``mean_`` and sample standard deviation ``std_`` of every column.
 
         A column constant in training has σ = 0, where every other value would be an outlier:
         :class:`wq.errors.DataError` naming it."""
-        self._check_params()
+        self.check_params()
         arr, kind = self._input(X, reset=True)
         if arr.shape[0] < 2:
             raise DataError(f"SigmaOutlierSmoother: needs at least 2 training rows, got {arr.shape[0]}")

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
 from wq.errors import ArtifactError, ConfigError, DataError
-from wq.preprocess._base import ArrayLike, InputError, Stage, check_float, check_int, to_2d
+from wq.estimator import Float, Int, Params
+from wq.preprocess._base import ArrayLike, InputError, Stage, to_2d
 
 
-class DriverPCA(Stage):
+class PCAParams(Params):
+    """Settings of :class:`DriverPCA` (pipeline table ``[preprocess] pca``)."""
+
+    variance: Annotated[Float, Field(gt=0, le=1, description="explained variance fraction to keep")] = 0.9
+    n_components: Annotated[Int, Field(ge=1, description="fixed number of components (overrides variance)")] | None = None
+
+
+class DriverPCA(Stage, params=PCAParams):
     """scikit-learn PCA of the (scaled) drivers, fitted on the training data only.
 
     Definition (design.md): keep the smallest number K of components whose cumulative explained
@@ -25,16 +34,6 @@ class DriverPCA(Stage):
 
     _state_attrs = ("mean_", "components_", "explained_variance_ratio_")
 
-    def __init__(self, variance: float = 0.9, n_components: int | None = None):
-        self.variance = variance
-        self.n_components = n_components
-
-    def _check_params(self) -> None:
-        if self.n_components is None:
-            check_float("variance", self.variance, 0.0, 1.0, owner="DriverPCA: ")
-        else:
-            check_int("n_components", self.n_components, 1, owner="DriverPCA: ")
-
     @property
     def n_components_(self) -> int:
         """Number K of kept components."""
@@ -43,7 +42,7 @@ class DriverPCA(Stage):
     def fit(self, X: ArrayLike, y: Any = None) -> DriverPCA:
         """Fit the PCA on training drivers and keep K components (variance rule or fixed count)."""
         from sklearn.decomposition import PCA  # imported here: a fitted (or restored) PCA needs no sklearn
-        self._check_params()
+        self.check_params()
         arr, kind = self._input(X, reset=True)
         T, F = arr.shape
         limit = min(T, F)

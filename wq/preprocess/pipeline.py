@@ -6,21 +6,22 @@ WaveletDenoiser``. Driver path: ``[SigmaOutlierSmoother] -> MinMaxScaling -> Dri
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import field_validator, model_validator
 
 from wq.errors import ArtifactError, ConfigError, DataError
-from wq.preprocess._base import STATE_VERSION, Estimator, NotFittedError, Stage, _jsonable, to_2d
-from wq.preprocess.outliers import SigmaOutlierSmoother
-from wq.preprocess.pca import DriverPCA
+from wq.estimator import Estimator, Params
+from wq.preprocess._base import STATE_VERSION, Stage, _jsonable, to_2d
+from wq.preprocess.outliers import OutlierParams, SigmaOutlierSmoother
+from wq.preprocess.pca import DriverPCA, PCAParams
 from wq.preprocess.scaling import MinMaxScaling
-from wq.preprocess.smoothing import MovingAverage
-from wq.preprocess.wavelet import WaveletDenoiser
+from wq.preprocess.smoothing import MovingAverage, MovingAverageParams
+from wq.preprocess.wavelet import WaveletDenoiser, WaveletParams
 
 
 @dataclass
@@ -59,29 +60,64 @@ _STAGES: dict[str, type[Stage]] = {
 }
 
 
-def _stage(cls: type[Stage], settings: Any, option: str) -> Stage:
-    if not isinstance(settings, Mapping):
-        raise ConfigError(f"preprocess.{option} must be a table of settings or none, got {settings!r}")
-    try:
-        stage = cls(**dict(settings))
-    except TypeError:
-        allowed = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-        unknown = sorted(set(settings) - set(allowed))
-        raise ConfigError(f"preprocess.{option}: unknown setting(s) {unknown}; allowed: {allowed}") from None
-    stage._check_params()
-    return stage
+_TARGET_STAGES = ("outliers", "moving_average", "wavelet")
+_DRIVER_STAGES = ("pca",)
+
+
+class PreprocessParams(Params):
+    """The pipeline's ``[preprocess]`` table: each stage's settings, or ``false`` to leave the stage out
+    (``true`` or ``{}``: the stage with its default settings). Defaults: 3σ outlier smoothing, a moving
+    average of window 1 (the identity: present so that the tuner can widen it), min-max scaling, causal
+    wavelet denoising, PCA of the drivers; drivers are not outlier-smoothed (rain and storm inflow extremes
+    are real events, not sensor faults)."""
+
+    outliers: OutlierParams | None = OutlierParams()
+    moving_average: MovingAverageParams | None = MovingAverageParams(window=1)
+    scale: bool = True
+    wavelet: WaveletParams | None = WaveletParams()
+    pca: PCAParams | None = PCAParams()
+    driver_outliers: bool = False
+
+    @field_validator("outliers", "moving_average", "wavelet", "pca", mode="before")
+    @classmethod
+    def _switch(cls, value: Any, info: Any) -> Any:
+        if value is False:
+            return None
+        if value is True:
+            return cls.model_fields[info.field_name].annotation.__args__[0]()
+        return value
+
+    @model_validator(mode="after")
+    def _driver_outliers_need_outliers(self) -> "PreprocessParams":
+        if self.driver_outliers and self.outliers is None:
+            raise ValueError("driver_outliers = true needs the outliers stage ([preprocess] outliers)")
+        return self
+
+    def build(self) -> "Preprocessor":
+        """The unfitted :class:`Preprocessor` of these settings."""
+        def stage(cls: type[Stage], p: Params | None) -> Stage | None:
+            return None if p is None else cls(**p.model_dump())
+
+        return Preprocessor(outliers=stage(SigmaOutlierSmoother, self.outliers),
+                            moving_average=stage(MovingAverage, self.moving_average), scale=self.scale,
+                            wavelet=stage(WaveletDenoiser, self.wavelet), pca=stage(DriverPCA, self.pca),
+                            driver_outliers=self.driver_outliers)
+
+
+def _clone(stage: Stage | None) -> Stage | None:
+    return None if stage is None else type(stage)(**stage.get_params(deep=False))
 
 
 class Preprocessor(Estimator):
     """Fit the preprocessing stages on the training frame and apply them, unchanged, to any later frame.
 
-    Each option is a dict of the stage's constructor arguments, or None to skip the stage:
-    ``outliers`` -> :class:`SigmaOutlierSmoother` (targets; also drivers when ``driver_outliers``),
-    ``moving_average`` -> :class:`MovingAverage` (targets), ``scale`` -> :class:`MinMaxScaling`
-    (targets and drivers), ``wavelet`` -> :class:`WaveletDenoiser` (targets), ``pca`` -> :class:`DriverPCA`.
-    Drivers are not outlier-smoothed by default: rain and storm inflow extremes are real events, not
-    sensor faults. Every stage is fitted on the training frame only (the input of each stage being the
-    output of the previous one on the training frame).
+    Each stage parameter is an unfitted stage object, or None to leave the stage out: ``outliers`` ->
+    :class:`SigmaOutlierSmoother` (targets; also drivers when ``driver_outliers``), ``moving_average`` ->
+    :class:`MovingAverage` (targets), ``scale`` -> :class:`MinMaxScaling` (targets and drivers), ``wavelet``
+    -> :class:`WaveletDenoiser` (targets), ``pca`` -> :class:`DriverPCA`. ``fit`` fits a copy of each
+    (``outliers_``, ``wavelet_``, ...) on the training frame only, the input of each stage being the output of
+    the previous one on the training frame. The pipeline's defaults: :class:`PreprocessParams`
+    (``PreprocessParams().build()``); nested parameters as ``wavelet__level``.
 
     When ``causal`` (no centred moving average, no offline wavelet) the value of every part at t depends
     on the frame's rows <= t only, so train and test can be transformed in one call after fitting on train,
@@ -90,15 +126,9 @@ class Preprocessor(Estimator):
     wavelet, trailing outlier statistics) warm up from a frame's first row.
     """
 
-    def __init__(
-        self,
-        outliers: dict | None = {"k": 3.0, "neighbours": 3},  # noqa: B006 - stored as given, never mutated
-        moving_average: dict | None = {"window": 1},  # noqa: B006
-        scale: bool = True,
-        wavelet: dict | None = {"wavelet": "db4", "level": 2, "window": 64, "mode": "causal"},  # noqa: B006
-        pca: dict | None = {"variance": 0.9},  # noqa: B006
-        driver_outliers: bool = False,
-    ):
+    def __init__(self, outliers: SigmaOutlierSmoother | None = None, moving_average: MovingAverage | None = None,
+                 scale: bool = True, wavelet: WaveletDenoiser | None = None, pca: DriverPCA | None = None,
+                 driver_outliers: bool = False):
         self.outliers = outliers
         self.moving_average = moving_average
         self.scale = scale
@@ -108,21 +138,28 @@ class Preprocessor(Estimator):
 
     # ----- settings ---------------------------------------------------------------------------------
     def _build(self) -> dict[str, Stage | None]:
-        """Unfitted stages from the settings (ConfigError on an unknown or invalid setting)."""
+        """Unfitted copies of the stages (ConfigError on a wrong type or an invalid setting)."""
+        expected = {"outliers": SigmaOutlierSmoother, "moving_average": MovingAverage, "wavelet": WaveletDenoiser,
+                    "pca": DriverPCA}
+        for name, cls in expected.items():
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, cls):
+                raise ConfigError(f"Preprocessor: {name} must be a {cls.__name__} or None, got {value!r}")
+            if value is not None:
+                value.check_params()
         for name in ("scale", "driver_outliers"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ConfigError(f"preprocess.{name} must be true or false, got {getattr(self, name)!r}")
         if self.driver_outliers and self.outliers is None:
             raise ConfigError("preprocess.driver_outliers = true needs preprocess.outliers settings")
-        opt = lambda cls, s, name: None if s is None else _stage(cls, s, name)  # noqa: E731
         return {
-            "outliers_": opt(SigmaOutlierSmoother, self.outliers, "outliers"),
-            "moving_average_": opt(MovingAverage, self.moving_average, "moving_average"),
+            "outliers_": _clone(self.outliers),
+            "moving_average_": _clone(self.moving_average),
             "scaler_": MinMaxScaling() if self.scale else None,
-            "wavelet_": opt(WaveletDenoiser, self.wavelet, "wavelet"),
-            "driver_outliers_": opt(SigmaOutlierSmoother, self.outliers, "outliers") if self.driver_outliers else None,
+            "wavelet_": _clone(self.wavelet),
+            "driver_outliers_": _clone(self.outliers) if self.driver_outliers else None,
             "driver_scaler_": MinMaxScaling() if self.scale else None,
-            "pca_": opt(DriverPCA, self.pca, "pca"),
+            "pca_": _clone(self.pca),
         }
 
     @property
@@ -175,9 +212,11 @@ class Preprocessor(Estimator):
         self.targets_, self.drivers_ = targets, drivers
         return self
 
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "targets_")
+
     def _check_fitted(self) -> None:
-        if not hasattr(self, "targets_"):
-            raise NotFittedError("Preprocessor is not fitted: call fit on the training frame first")
+        self.check_fitted()
 
     def transform(self, frame: pd.DataFrame) -> Parts:
         """Apply the fitted stages (no refit) to ``frame``; returns :class:`Parts` on ``frame.index``."""
@@ -247,11 +286,25 @@ class Preprocessor(Estimator):
         return {
             "class": "Preprocessor",
             "version": STATE_VERSION,
-            "params": _jsonable(self.get_params()),
+            "params": self._params_state(),
             "targets": list(self.targets_),
             "drivers": list(self.drivers_),
             "stages": {name: (None if getattr(self, name) is None else getattr(self, name).get_state()) for name in _STAGES},
         }
+
+    def _params_state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in self.get_params(deep=False).items():
+            out[name] = _jsonable(value.get_params(deep=False)) if isinstance(value, Stage) else value
+        return out
+
+    @classmethod
+    def _from_params_state(cls, params: dict[str, Any]) -> Preprocessor:
+        kinds = {"outliers": SigmaOutlierSmoother, "moving_average": MovingAverage, "wavelet": WaveletDenoiser,
+                 "pca": DriverPCA}
+        args = {name: (kinds[name](**value) if name in kinds and value is not None else value)
+                for name, value in params.items()}
+        return cls(**args)
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Preprocessor:
@@ -261,7 +314,7 @@ class Preprocessor(Estimator):
         if state.get("version") != STATE_VERSION:
             raise ArtifactError(f"Preprocessor state version {state.get('version')!r}, expected {STATE_VERSION}")
         try:
-            obj = cls(**state["params"])
+            obj = cls._from_params_state(state["params"])
             stages = state["stages"]
             targets, drivers = list(state["targets"]), list(state["drivers"])
             missing = set(_STAGES) - set(stages)

@@ -22,12 +22,6 @@ class MinMaxScaling(Stage):
 
     _state_attrs = ("data_min_", "data_max_")
 
-    def __init__(self) -> None:
-        pass
-
-    def _check_params(self) -> None:
-        pass
-
     def fit(self, X: ArrayLike, y: Any = None) -> MinMaxScaling:
         """Store ``data_min_`` and ``data_max_`` of every training column."""
         arr, kind = self._input(X, reset=True)

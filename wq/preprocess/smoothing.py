@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from pydantic import Field
 
 from wq.errors import ConfigError
-from wq.preprocess._base import ArrayLike, Stage, check_int
+from wq.estimator import Int, Params
+from wq.preprocess._base import ArrayLike, Stage
 
 
-class MovingAverage(Stage):
+class MovingAverageParams(Params):
+    """Settings of :class:`MovingAverage` (pipeline table ``[preprocess] moving_average``)."""
+
+    window: Annotated[Int, Field(ge=1, description="number of values averaged (1: identity)")] = 3
+    centered: bool = Field(False, description="centred window: uses the future, offline only")
+
+
+class MovingAverage(Stage, params=MovingAverageParams):
     """Trailing moving average of each column.
 
     Definition (design.md): ``m_t = mean(x_{t-n+1} .. x_t)`` with n = ``window``; at the start of the
@@ -23,23 +32,14 @@ class MovingAverage(Stage):
     ``causal`` is False. Nothing is learned; ``fit`` records the number of columns.
     """
 
-    def __init__(self, window: int = 3, centered: bool = False):
-        self.window = window
-        self.centered = centered
-
     @property
     def causal(self) -> bool:
         """False when ``centered``: the centred window reads values after t."""
         return not bool(self.centered)
 
-    def _check_params(self) -> None:
-        check_int("window", self.window, 1, owner="MovingAverage: ")
-        if not isinstance(self.centered, (bool, np.bool_)):
-            raise ConfigError(f"MovingAverage: centered must be true or false, got {self.centered!r}")
-
     def fit(self, X: ArrayLike, y: Any = None) -> MovingAverage:
         """Check the parameters and record the number (and names) of columns; nothing else is learned."""
-        self._check_params()
+        self.check_params()
         self._input(X, reset=True)
         return self
 
@@ -69,7 +69,7 @@ class MovingAverage(Stage):
         Returns (N, h, k). ``window=1`` returns ``pred`` unchanged. Only for the trailing mean."""
         if self.centered:
             raise ConfigError("MovingAverage: inverse_forecast inverts the trailing mean; centered=True has no causal inverse")
-        n = check_int("window", self.window, 1, owner="MovingAverage: ")
+        n = int(self.check_params().window)
         pred = np.asarray(pred, dtype=np.float64)
         past = np.asarray(past, dtype=np.float64)
         if pred.ndim != 3:

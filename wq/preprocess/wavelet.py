@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pywt
 from numpy.lib.stride_tricks import sliding_window_view
+from pydantic import Field, field_validator, model_validator
 
 from wq.errors import ConfigError
-from wq.preprocess._base import ArrayLike, Stage, check_float, check_int
+from wq.estimator import Float, Int, Params
+from wq.preprocess._base import ArrayLike, Stage
 
 _MAD = 0.6745  # median(|N(0,1)|): σ = median(|d1|) / 0.6745 (Donoho & Johnstone 1994)
 _CHUNK = 1 << 20  # window values per vectorised block (8 MB of float64), bounds the memory of causal mode
@@ -22,7 +23,47 @@ def soft_threshold(d: np.ndarray, thr: np.ndarray | float) -> np.ndarray:
     return np.sign(d) * np.maximum(np.abs(d) - thr, 0.0)
 
 
-class WaveletDenoiser(Stage):
+def level_problem(wavelet: str, level: int, length: int, what: str) -> str | None:
+    """Why ``level`` is impossible for ``length`` samples of ``wavelet`` (None when it is possible):
+    J must be in 1..``pywt.dwt_max_level(length, wavelet)``."""
+    top = pywt.dwt_max_level(length, pywt.Wavelet(wavelet).dec_len)
+    if level <= top:
+        return None
+    need = (pywt.Wavelet(wavelet).dec_len - 1) * 2**level
+    allowed = f"allowed levels are 1..{top}" if top >= 1 else "no level is possible"
+    return (f"level {level} is above pywt.dwt_max_level({length}, {wavelet!r}) = {top} for a {what} of {length} "
+            f"samples; {allowed} (or use a {what} of at least {need} samples)")
+
+
+class WaveletParams(Params):
+    """Settings of :class:`WaveletDenoiser` (pipeline table ``[preprocess] wavelet``). Cross-field rule: in
+    causal mode the level must fit the window (``pywt.dwt_max_level(window, wavelet)``)."""
+
+    wavelet: str = Field("db4", description="a discrete PyWavelets wavelet: db1..db38, sym2..sym20, coif1..coif17, haar")
+    level: Annotated[Int, Field(ge=1, description="decomposition level J")] = 2
+    window: Annotated[Int, Field(ge=2, description="trailing window L of the causal transform")] = 64
+    mode: Literal["causal", "offline"] = Field("causal", description="offline: whole series, leaks the future")
+    threshold: Literal["universal"] | Annotated[Float, Field(ge=0)] = "universal"
+
+    @field_validator("wavelet")
+    @classmethod
+    def _known_wavelet(cls, value: str) -> str:
+        if value not in pywt.wavelist(kind="discrete"):
+            families = ", ".join(pywt.families(short=True))
+            raise ValueError(f"unknown wavelet {value!r}; use a discrete PyWavelets wavelet such as 'db1'..'db38', "
+                             f"'sym2'..'sym20', 'coif1'..'coif17', 'haar' (families: {families})")
+        return value
+
+    @model_validator(mode="after")
+    def _level_fits_window(self) -> "WaveletParams":
+        if self.mode == "causal":
+            problem = level_problem(self.wavelet, self.level, self.window, "window")
+            if problem:
+                raise ValueError(problem)
+        return self
+
+
+class WaveletDenoiser(Stage, params=WaveletParams):
     """Split a series into a denoised part and a residual with the discrete wavelet transform.
 
     Definition (design.md; PyWavelets): ``pywt.wavedec`` with wavelet W = ``wavelet`` at level J = ``level``
@@ -47,61 +88,19 @@ class WaveletDenoiser(Stage):
     (causal) or 1..``pywt.dwt_max_level(len(series), wavelet)`` (offline), else :class:`ConfigError`.
     """
 
-    def __init__(
-        self,
-        wavelet: str = "db4",
-        level: int = 2,
-        window: int = 64,
-        mode: str = "causal",
-        threshold: str | float = "universal",
-    ):
-        self.wavelet = wavelet
-        self.level = level
-        self.window = window
-        self.mode = mode
-        self.threshold = threshold
-
     @property
     def causal(self) -> bool:
         """False in offline mode, which reads the whole series (the future included)."""
         return self.mode != "offline"
 
-    def _check_params(self) -> None:
-        owner = "WaveletDenoiser: "
-        names = pywt.wavelist(kind="discrete")
-        if not isinstance(self.wavelet, str) or self.wavelet not in names:
-            families = ", ".join(pywt.families(short=True))
-            raise ConfigError(
-                f"{owner}unknown wavelet {self.wavelet!r}; use a discrete PyWavelets wavelet such as "
-                f"'db1'..'db38', 'sym2'..'sym20', 'coif1'..'coif17', 'haar' (families: {families})"
-            )
-        if self.mode not in ("causal", "offline"):
-            raise ConfigError(f"{owner}mode must be 'causal' or 'offline', got {self.mode!r}")
-        if isinstance(self.threshold, str):
-            if self.threshold != "universal":
-                raise ConfigError(f"{owner}threshold must be 'universal' or a number >= 0, got {self.threshold!r}")
-        elif isinstance(self.threshold, numbers.Real) and not isinstance(self.threshold, bool):
-            check_float("threshold", self.threshold, 0.0, owner=owner, low_open=False)
-        else:
-            raise ConfigError(f"{owner}threshold must be 'universal' or a number >= 0, got {self.threshold!r}")
-        level = check_int("level", self.level, 1, owner=owner)
-        if self.mode == "causal":
-            window = check_int("window", self.window, 2, owner=owner)
-            self._check_level(level, window, "window")
-
     def _check_level(self, level: int, length: int, what: str) -> None:
-        top = pywt.dwt_max_level(length, pywt.Wavelet(self.wavelet).dec_len)
-        if level > top:
-            need = (pywt.Wavelet(self.wavelet).dec_len - 1) * 2**level
-            allowed = f"allowed levels are 1..{top}" if top >= 1 else "no level is possible"
-            raise ConfigError(
-                f"WaveletDenoiser: level {level} is above pywt.dwt_max_level({length}, {self.wavelet!r}) = {top} "
-                f"for a {what} of {length} samples; {allowed} (or use a {what} of at least {need} samples)"
-            )
+        problem = level_problem(self.wavelet, level, length, what)
+        if problem:
+            raise ConfigError(f"WaveletDenoiser: {problem}")
 
     def fit(self, X: ArrayLike, y: Any = None) -> WaveletDenoiser:
         """Check the parameters and record the number (and names) of columns; nothing is learned."""
-        self._check_params()
+        self.check_params()
         self._input(X, reset=True)
         return self
 

@@ -11,7 +11,7 @@ Fitness of settings p with evaluation seed s::
 
 where e is the metric if lower is better (MAPE, pMAPE, RMSE, MAE) and 1 − metric for the skill scores whose
 perfect value is 1 (NSE, KGE, EVS, R), so that the tuner always minimises; a non-finite mean gives +inf (the
-engine records such an individual as failed). Settings are dotted pipeline paths (``"model.lags"``,
+engine records such an individual as failed). Settings are nested pipeline names (``"model__lags"``,
 ``"preprocess.wavelet.wavelet"``); only ``model.*``, ``preprocess.*`` and ``augment.*`` may be tuned
 (tuning ``split`` or ``data`` would move the test rows).
 
@@ -35,12 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wq.config import DEFAULTS, PREPROCESS_KEYS, Pipeline
+from wq.config import Pipeline
 from wq.errors import ConfigError
 from wq.tune.space import Param, Space, default_space
-
-TUNABLE_SECTIONS = ("model", "preprocess", "augment")
-"""Top-level pipeline sections whose settings may be tuned."""
 
 HIGHER_IS_BETTER_LOSS = "1 - metric"
 """How a skill score (perfect value 1) becomes a loss: 1 − metric."""
@@ -52,47 +49,24 @@ _PROCESS_LOCK = threading.Lock()
 
 # Extra genes of the default space for tabular components (the neural ones come from default_space()).
 _TABULAR_DEFAULTS = {
-    "svr": (Param("model.epsilon", "log-float", 1e-3, 1e-1),),
-    "hgb": (Param("model.learning_rate", "log-float", 0.01, 0.3),
-            Param("model.max_leaf_nodes", "int", 7, 63),
-            Param("model.l2_regularization", "float", 0.0, 1.0),
-            Param("model.max_iter", "int", 100, 500)),
+    "svr": (Param("model__epsilon", "log-float", 1e-3, 1e-1),),
+    "hgb": (Param("model__learning_rate", "log-float", 0.01, 0.3),
+            Param("model__max_leaf_nodes", "int", 7, 63),
+            Param("model__l2_regularization", "float", 0.0, 1.0),
+            Param("model__max_iter", "int", 100, 500)),
 }
 
 
 # --- which settings exist -----------------------------------------------------------------------------------
+def canonical(name: str) -> str:
+    """A setting's nested name: ``"model.lags"`` and ``"model__lags"`` are both ``"model__lags"``."""
+    return str(name).replace(".", "__")
+
+
 def check_setting(pipeline: Pipeline, name: str) -> None:
-    """Raise ConfigError unless ``name`` is a tunable setting of ``pipeline``: ``model.<key>`` with a key of
-    :data:`wq.config.DEFAULTS`' [model], ``preprocess.<stage>.<key>`` of an enabled stage (keys of
-    :data:`wq.config.PREPROCESS_KEYS`), ``preprocess.scale`` / ``preprocess.driver_outliers``, or
-    ``augment.<key>``."""
-    where = f"[tune.space] {name!r}"
-    keys = name.split(".")
-    if keys[0] not in TUNABLE_SECTIONS:
-        raise ConfigError(f"{where}: only model.*, preprocess.* and augment.* settings can be tuned "
-                          f"(tuning {keys[0]!r} could move the test rows or change what is measured)")
-    if keys[0] in ("model", "augment"):
-        if len(keys) != 2 or keys[1] not in DEFAULTS[keys[0]]:
-            raise ConfigError(f"{where}: not a setting; [{keys[0]}] has {', '.join(sorted(DEFAULTS[keys[0]]))}")
-        if name == "model.name":
-            raise ConfigError(f"{where}: the model is fixed while tuning; tune each model in its own run")
-        return
-    if len(keys) == 2 and keys[1] in ("scale", "driver_outliers"):
-        return
-    if len(keys) != 3 or keys[1] not in PREPROCESS_KEYS or keys[2] not in PREPROCESS_KEYS[keys[1]]:
-        valid = [f"preprocess.{s}.{k}" for s, ks in PREPROCESS_KEYS.items() for k in sorted(ks)]
-        raise ConfigError(f"{where}: not a preprocessing setting; valid: {', '.join(valid)}")
-    if pipeline.raw["preprocess"][keys[1]] is None:
-        raise ConfigError(f"{where}: the pipeline has no {keys[1]} stage ([preprocess] {keys[1]} = false); "
-                          f"enable it or drop this setting")
-
-
-def _recipe(model_name: str) -> dict | None:
-    from wq.models.registry import NAIVE, RECIPES
-
-    if model_name in NAIVE:
-        return None
-    return RECIPES[model_name]
+    """Raise ConfigError unless ``name`` is a tunable setting of ``pipeline``
+    (:meth:`wq.config.Pipeline.check_tunable`)."""
+    pipeline.check_tunable(name)
 
 
 def pipeline_space(pipeline: Pipeline) -> tuple[Space, list[str]]:
@@ -104,59 +78,58 @@ def pipeline_space(pipeline: Pipeline) -> tuple[Space, list[str]]:
     PCA stage, drivers and no fixed ``n_components``, the moving-average window only with that stage, and
     only the [model] settings the model's component uses and its recipe does not fix (the BP network's 20
     hidden units, the SVR's C); tabular models get their own genes (HGB: learning_rate, max_leaf_nodes,
-    l2_regularization, max_iter; SVR: epsilon). With augmentation enabled, ``augment.ratio`` in [0, 1]
+    l2_regularization, max_iter; SVR: epsilon). With augmentation enabled, ``augment__ratio`` in [0, 1]
     is added. A model with nothing to tune (persistence, seasonal naive) raises ConfigError.
     """
-    declared = pipeline.raw["tune"].get("space") or {}
+    from wq.models.registry import RECIPES, tunable_keys
+
+    declared = pipeline.tune.space
     if declared:
         space = Space.from_mapping(declared)
         for p in space:
             check_setting(pipeline, p.name)
         return space, [f"search space: [tune.space] of the pipeline ({space.dim} settings)"]
-    recipe = _recipe(pipeline.model_name)
-    if recipe is None:
-        raise ConfigError(f"model {pipeline.model_name!r} has no settings to tune; set [model] name to a trained "
+    name = pipeline.model_name
+    if name not in RECIPES:
+        raise ConfigError(f"model {name!r} has no settings to tune; set [model] name to a trained "
                           f"model or declare [tune.space]")
-    from wq.models.registry import NEURAL_KEYS, TABULAR_KEYS
-
+    recipe, used = RECIPES[name], set(tunable_keys(name))
     comp = recipe["component"]
-    used = NEURAL_KEYS if comp["kind"] == "neural" else TABULAR_KEYS
-    pre = pipeline.raw["preprocess"]
+    pre = pipeline.preprocess
     dropped: list[str] = []
     keep: list[Param] = []
     params = list(default_space())
     if comp["kind"] == "tabular":
-        params = [p for p in params if p.name == "model.lags" or not p.name.startswith("model.")]
+        params = [p for p in params if p.name == "model__lags" or not p.name.startswith("model__")]
         params += list(_TABULAR_DEFAULTS[comp["estimator"]])
     for p in params:
-        keys = p.name.split(".")
+        keys = p.name.split("__")
         reason = None
-        if keys[0] == "model" and keys[1] != "lags" and (keys[1] not in used or keys[1] in comp):
-            reason = f"not used by {pipeline.model_name}" if keys[1] not in used else \
-                f"fixed by the {pipeline.model_name} recipe"
+        if keys[0] == "model" and keys[1] != "lags" and keys[1] not in used:
+            reason = f"fixed by the {name} recipe" if keys[1] in comp else f"not used by {name}"
         elif keys[:2] == ["preprocess", "wavelet"]:
             if recipe["parts"] != "dual":
-                reason = f"{pipeline.model_name} does not use the wavelet parts"
-            elif pre["wavelet"] is None:
+                reason = f"{name} does not use the wavelet parts"
+            elif pre.wavelet is None:
                 reason = "no wavelet stage"
-            elif pre["wavelet"].get("mode", "causal") != "causal" and keys[2] == "window":
+            elif pre.wavelet.mode != "causal" and keys[2] == "window":
                 reason = "offline wavelet mode has no window"
         elif keys[:2] == ["preprocess", "pca"]:
             if recipe["driver_repr"] != "pcs":
-                reason = f"{pipeline.model_name} uses the raw drivers"
-            elif pre["pca"] is None or not pipeline.drivers:
+                reason = f"{name} uses the raw drivers"
+            elif pre.pca is None or not pipeline.drivers:
                 reason = "no PCA stage or no drivers"
-            elif pre["pca"].get("n_components") is not None:
+            elif pre.pca.n_components is not None:
                 reason = "PCA has a fixed n_components"
-        elif keys[:2] == ["preprocess", "moving_average"] and pre["moving_average"] is None:
+        elif keys[:2] == ["preprocess", "moving_average"] and pre.moving_average is None:
             reason = "no moving-average stage"
         if reason is None:
             keep.append(p)
         else:
             dropped.append(f"{p.name} ({reason})")
-    if pipeline.raw["augment"].get("method") not in (None, "", "none"):
-        keep.append(Param("augment.ratio", "float", 0.0, 1.0))
-    notes = [f"search space: default space for {pipeline.model_name} ({len(keep)} settings)"]
+    if pipeline.augment.method != "none":
+        keep.append(Param("augment__ratio", "float", 0.0, 1.0))
+    notes = [f"search space: default space for {name} ({len(keep)} settings)"]
     if dropped:
         notes.append("left out of the default space: " + "; ".join(dropped))
     return Space(tuple(keep)), notes
@@ -165,9 +138,10 @@ def pipeline_space(pipeline: Pipeline) -> tuple[Space, list[str]]:
 def current_settings(space: Space, pipeline: Pipeline) -> dict[str, Any] | None:
     """The pipeline's own values of the space's settings when every one is set and inside the space (so
     they can seed the search as one individual), else None."""
+    params = pipeline.get_params()
     values: dict[str, Any] = {}
     for p in space:
-        v = pipeline.get(p.name)
+        v = params.get(p.name)
         if v is None:
             return None
         values[p.name] = v
@@ -178,38 +152,36 @@ def current_settings(space: Space, pipeline: Pipeline) -> dict[str, Any] | None:
 
 
 # --- applying settings ---------------------------------------------------------------------------------------
-def apply_settings(pipeline: Pipeline, params: Mapping[str, Any]) -> list[str]:
-    """Set each decoded setting by its dotted name (in place), then enforce dependent constraints; returns
-    notes on every adjustment. The causal wavelet level is clipped to pywt.dwt_max_level(window, wavelet)."""
+def apply_settings(pipeline: Pipeline, params: Mapping[str, Any]) -> tuple[Pipeline, list[str]]:
+    """The pipeline with each decoded setting applied by its nested name, and notes on every adjustment of a
+    dependent constraint: the causal wavelet level is clipped to pywt.dwt_max_level(window, wavelet)."""
     import pywt
 
-    for name, value in params.items():
-        pipeline.set(name, value.item() if isinstance(value, np.generic) else value)
+    values = {canonical(k): (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
     notes: list[str] = []
-    wav = pipeline.raw["preprocess"].get("wavelet")
-    if wav is not None and wav.get("mode", "causal") == "causal":
-        defaults = DEFAULTS["preprocess"]["wavelet"]
-        name = wav.get("wavelet", defaults["wavelet"])
-        window = int(wav.get("window", defaults["window"]))
-        level = int(wav.get("level", defaults["level"]))
-        try:
-            top = pywt.dwt_max_level(window, pywt.Wavelet(name).dec_len)
-        except ValueError as exc:
-            raise ConfigError(f"preprocess.wavelet.wavelet: {exc}") from None
-        if top < 1:
-            raise ConfigError(f"preprocess.wavelet.window {window} is too short for wavelet {name!r} "
-                              f"(pywt.dwt_max_level = 0)")
-        if level > top:
-            wav["level"] = top
-            notes.append(f"preprocess.wavelet.level {level} -> {top} (pywt.dwt_max_level({window}, {name!r}))")
-    return notes
+    current = pipeline.get_params()
+    if "preprocess__wavelet__mode" in current:  # a wavelet stage is enabled
+        get = lambda key: values.get(f"preprocess__wavelet__{key}", current[f"preprocess__wavelet__{key}"])  # noqa: E731
+        if get("mode") == "causal":
+            name, window, level = get("wavelet"), int(get("window")), int(get("level"))
+            try:
+                top = pywt.dwt_max_level(window, pywt.Wavelet(name).dec_len)
+            except ValueError as exc:
+                raise ConfigError(f"preprocess__wavelet__wavelet: {exc}") from None
+            if top < 1:
+                raise ConfigError(f"preprocess__wavelet__window {window} is too short for wavelet {name!r} "
+                                  f"(pywt.dwt_max_level = 0)")
+            if level > top:
+                values["preprocess__wavelet__level"] = top
+                notes.append(f"preprocess__wavelet__level {level} -> {top} (pywt.dwt_max_level({window}, {name!r}))")
+    return pipeline.with_params(**values), notes
 
 
 def effective_settings(space: Space, pipeline: Pipeline, params: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The settings an evaluation really used (after :func:`apply_settings`' adjustments) and the notes."""
-    pipe = pipeline.copy()
-    notes = apply_settings(pipe, params)
-    return {n: pipe.get(n) for n in space.names}, notes
+    pipe, notes = apply_settings(pipeline, params)
+    applied = pipe.get_params()
+    return {n: applied[n] for n in space.names}, notes
 
 
 def loss_of(metric: str) -> tuple[str, bool]:
@@ -234,7 +206,7 @@ def fitness_from_folds(folds: pd.DataFrame, metric: str) -> float:
 class PipelineObjective:
     """``objective(params, seed) -> float``: the fitness of decoded settings on the training part.
 
-    ``pipeline_raw`` / ``base_dir``: the pipeline (``Pipeline.raw`` and ``Pipeline.base_dir``); ``frame``:
+    ``pipeline_table`` / ``base_dir``: the pipeline (``Pipeline.to_dict()`` and ``Pipeline.base_dir``); ``frame``:
     the TRAINING rows only (the caller cuts the test rows off before building the objective);
     ``model_name``: the tuned model (default: [model] name); ``folds``: K rolling-origin folds inside
     ``frame`` (:func:`wq.evaluate.backtest.evaluate_folds`, ``block`` rows each, default as there);
@@ -247,10 +219,10 @@ class PipelineObjective:
     Top-level and holding only data, so it pickles to worker processes and Dask workers.
     """
 
-    def __init__(self, pipeline_raw: dict, base_dir: str | Path, frame: pd.DataFrame, model_name: str | None = None,
+    def __init__(self, pipeline_table: dict, base_dir: str | Path, frame: pd.DataFrame, model_name: str | None = None,
                  folds: int = 3, metric: str = "MAPE", epochs: int | None = None, block: int | None = None,
                  threads: int = 1, observed_mask: pd.DataFrame | None = None) -> None:
-        self.pipeline_raw = pipeline_raw
+        self.pipeline_table = pipeline_table
         self.base_dir = base_dir
         self.frame = frame
         self.model_name = model_name
@@ -276,10 +248,10 @@ class PipelineObjective:
         if not isinstance(self.frame, pd.DataFrame) or not isinstance(self.frame.index, pd.DatetimeIndex):
             raise ConfigError("PipelineObjective needs the training rows as a DataFrame with a DatetimeIndex")
         pipe = self.base_pipeline()
-        n, h = len(self.frame), pipe.raw["model"]["horizon"]
+        n, h = len(self.frame), pipe.model.horizon
         block = self.block or max(h + 5, n // (2 * self.folds + 3))
-        rolling_origin_splits(n, self.folds, block, max(60, 3 * pipe.raw["model"]["lags"]))
-        if pipe.raw["augment"].get("method") not in (None, "", "none"):
+        rolling_origin_splits(n, self.folds, block, max(60, 3 * pipe.model.lags))
+        if pipe.augment.method != "none":
             try:
                 from wq.augment.pipeline import augmenter_for_pipeline  # noqa: F401
             except ImportError as exc:
@@ -287,18 +259,17 @@ class PipelineObjective:
 
     def base_pipeline(self) -> Pipeline:
         """The pipeline before any tuned setting (a fresh copy)."""
-        return Pipeline(copy.deepcopy(self.pipeline_raw), None, Path(self.base_dir))
+        return Pipeline.from_dict(copy.deepcopy(self.pipeline_table), None, Path(self.base_dir))
 
     def pipeline(self, params: Mapping[str, Any], seed: int | None = None) -> tuple[Pipeline, list[str]]:
         """The pipeline evaluated for ``params`` (tuning epochs and ``seed`` applied) and adjustment notes."""
-        pipe = self.base_pipeline()
-        notes = apply_settings(pipe, params)
+        pipe, notes = apply_settings(self.base_pipeline(), params)
+        extra: dict[str, Any] = {}
         if self.epochs:
-            pipe.raw["model"]["epochs"] = int(self.epochs)
+            extra["model__epochs"] = int(self.epochs)
         if seed is not None:
-            pipe.raw["seed"] = int(seed)
-        pipe.validate()
-        return pipe, notes
+            extra["seed"] = int(seed)
+        return (pipe.with_params(**extra) if extra else pipe), notes
 
     def fold_metrics(self, params: Mapping[str, Any], seed: int) -> pd.DataFrame:
         """Every metric per fold and target (the rows :func:`fitness_from_folds` averages)."""
@@ -309,7 +280,7 @@ class PipelineObjective:
 
         pipe, _ = self.pipeline(params, seed)
         augmenter_for = None
-        if pipe.raw["augment"].get("method") not in (None, "", "none"):
+        if pipe.augment.method != "none":
             from wq.augment.pipeline import augmenter_for_pipeline
 
             augmenter_for = augmenter_for_pipeline(pipe, progress=None)
@@ -331,7 +302,7 @@ class PipelineObjective:
         """What the objective measures, as JSON: a SHA-256 of the pipeline (without the [tune] run controls)
         and of the training rows, with model, folds, metric, epochs, block and threads. A checkpoint made
         for another fingerprint is not resumed."""
-        raw = copy.deepcopy(self.pipeline_raw)
+        raw = copy.deepcopy(self.pipeline_table)
         for key in ("tune", "compare", "name", "description", "batch"):
             raw.pop(key, None)
         text = json.dumps(raw, sort_keys=True, default=str)

@@ -15,7 +15,8 @@ Decoding of one gene u (clipped to [0, 1]) by kind:
 Rounding floats to a few significant digits makes decoded settings readable and lets identical decoded
 individuals share one evaluation (:meth:`Space.key`).
 
-Setting names are dotted pipeline-TOML paths (``"model.lags"``); the integrator maps them onto settings.
+Setting names are the pipeline's nested setting names (``"model__lags"``, ``"preprocess__wavelet__level"``;
+see :meth:`wq.config.Pipeline.get_params`); dotted TOML paths (``"model.lags"``) are accepted and converted.
 """
 
 from __future__ import annotations
@@ -252,15 +253,16 @@ class Space:
     # --- TOML / JSON ---------------------------------------------------------------------------------------
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> "Space":
-        """Parse a ``[tune.space]`` table. Names may be dotted (``"model.lags" = {...}``) or nested TOML
-        tables (``[tune.space.model] lags = {...}``), which are flattened to dotted names."""
+        """Parse a ``[tune.space]`` table. Names may be nested (``"model__lags" = {...}``), dotted
+        (``"model.lags" = {...}``) or nested TOML tables (``[tune.space.model] lags = {...}``); all become
+        nested names (``model__lags``)."""
         if not isinstance(mapping, Mapping):
             raise ConfigError(f"[tune.space] must be a table, got {type(mapping).__name__}")
         params: list[Param] = []
 
         def walk(prefix: str, table: Mapping[str, Any]) -> None:
             for name, entry in table.items():
-                full = f"{prefix}.{name}" if prefix else str(name)
+                full = f"{prefix}__{name}" if prefix else str(name).replace(".", "__")
                 if isinstance(entry, Mapping) and entry and not (set(entry) & _SPEC_KEYS):
                     walk(full, entry)
                 else:
@@ -293,16 +295,16 @@ class Space:
 def default_space() -> Space:
     """Default search space of the dual-LSTM (DWT-PCA-LSTM) pipeline; names are pipeline TOML paths."""
     return Space((
-        Param("model.lags", "int", 3, 21),
-        Param("model.hidden", "int", 8, 64),
-        Param("model.layers", "int", 1, 2),
-        Param("model.dropout", "float", 0.0, 0.4),
-        Param("model.lr", "log-float", 3e-4, 1e-2),
-        Param("model.batch", "choice", choices=(16, 32, 64, 128)),
-        Param("model.patience", "int", 5, 30),
-        Param("preprocess.moving_average.window", "int", 1, 5),
-        Param("preprocess.wavelet.wavelet", "choice", choices=("db2", "db4", "sym4", "coif2", "haar")),
-        Param("preprocess.wavelet.level", "int", 1, 3),
-        Param("preprocess.wavelet.window", "choice", choices=(32, 64, 128)),
-        Param("preprocess.pca.variance", "float", 0.7, 0.99),
+        Param("model__lags", "int", 3, 21),
+        Param("model__hidden", "int", 8, 64),
+        Param("model__layers", "int", 1, 2),
+        Param("model__dropout", "float", 0.0, 0.4),
+        Param("model__lr", "log-float", 3e-4, 1e-2),
+        Param("model__batch", "choice", choices=(16, 32, 64, 128)),
+        Param("model__patience", "int", 5, 30),
+        Param("preprocess__moving_average__window", "int", 1, 5),
+        Param("preprocess__wavelet__wavelet", "choice", choices=("db2", "db4", "sym4", "coif2", "haar")),
+        Param("preprocess__wavelet__level", "int", 1, 3),
+        Param("preprocess__wavelet__window", "choice", choices=(32, 64, 128)),
+        Param("preprocess__pca__variance", "float", 0.7, 0.99),
     ))

@@ -79,27 +79,10 @@ class TuneOutcome:
     test_rows: int = 0
 
 
-def _int(t: dict, key: str, low: int, allow: tuple = ()) -> int:
-    v = t[key]
-    if isinstance(v, bool) or not isinstance(v, int) or (v < low and v not in allow):
-        raise ConfigError(f"[tune] {key} must be an integer >= {low}, got {v!r}")
-    return v
-
-
 def tune_settings(pipeline: Pipeline) -> dict[str, Any]:
-    """The validated [tune] table (ConfigError naming the key otherwise)."""
-    t = dict(pipeline.raw["tune"])
-    if t["strategy"] not in STRATEGIES:
-        raise ConfigError(f"[tune] strategy must be one of {', '.join(STRATEGIES)}, got {t['strategy']!r}")
-    _int(t, "population", 2)
-    _int(t, "generations", 0)
-    _int(t, "folds", 1)
-    _int(t, "max_evals", 0)
-    _int(t, "epochs", 0)
-    _int(t, "workers", 1, allow=(-1,))
-    tl = t["time_limit"]
-    if isinstance(tl, bool) or not isinstance(tl, (int, float)) or not math.isfinite(tl) or tl < 0:
-        raise ConfigError(f"[tune] time_limit must be a number of seconds >= 0 (0: none), got {tl!r}")
+    """The [tune] table (validated when the pipeline loaded: :class:`wq.config.TuneParams`), the metric by its
+    canonical name."""
+    t = pipeline.tune.model_dump()
     t["metric"] = loss_of(str(t["metric"]))[0]
     return t
 
@@ -110,12 +93,16 @@ def elites(population: int) -> int:
     return max(1, min(3, population // 4))
 
 
-def _absolute_paths(pipeline: Pipeline) -> None:
-    data = pipeline.raw["data"]
+def _absolute_paths(pipeline: Pipeline, data_path: str | Path | None = None) -> Pipeline:
+    """The pipeline with absolute data paths (``data_path`` replaces [data] path), so it runs from anywhere."""
+    data = pipeline.data.mapping()
+    if data_path is not None:
+        data["path"] = str(Path(data_path).resolve())
     for key in ("path", "drivers_path"):
         if data.get(key):
             p = Path(data[key])
             data[key] = str(p if p.is_absolute() else Path(os.path.normpath(pipeline.base_dir / p)))
+    return pipeline.with_params(data=data)
 
 
 def _write_json(path: Path, state: dict) -> None:
@@ -204,14 +191,11 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
     space, notes = pipeline_space(pipeline)
 
     frame, mask, data_notes = load_frame(pipeline, data_path)
-    start = split_point(len(frame), float(pipeline.raw["split"]["test"]))
+    start = split_point(len(frame), pipeline.split.test)
     train = frame.iloc[:start]
     train_mask = None if mask is None else mask.iloc[:start]
-    base = pipeline.copy()
-    if data_path is not None:
-        base.raw["data"]["path"] = str(Path(data_path).resolve())
-    _absolute_paths(base)
-    objective = PipelineObjective(copy.deepcopy(base.raw), base.base_dir, train, base.model_name,
+    base = _absolute_paths(pipeline, data_path)
+    objective = PipelineObjective(base.to_dict(), base.base_dir, train, base.model_name,
                                   folds=t["folds"], metric=t["metric"], epochs=t["epochs"] or None,
                                   threads=threads, observed_mask=train_mask)
     context = objective.fingerprint()
@@ -255,10 +239,9 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
     best_strategy = min(finite, key=lambda k: (finite[k].best_fitness, names.index(k)))
 
     def tuned(params: dict[str, Any]) -> tuple[Pipeline, dict[str, Any], list[str]]:
-        pipe = base.copy()
-        adjust = apply_settings(pipe, params)
-        pipe.validate()
-        return pipe, {n: pipe.get(n) for n in space.names}, adjust
+        pipe, adjust = apply_settings(base, params)
+        applied = pipe.get_params()
+        return pipe, {n: applied[n] for n in space.names}, adjust
 
     best_pipe, best_params, adjust = tuned(finite[best_strategy].best_params)
     best_fit = finite[best_strategy].best_fitness
@@ -297,7 +280,7 @@ def _test_run(pipe: Pipeline, run_dir: Path, progress: Callable[[str], None] | N
 
     models = list(dict.fromkeys([pipe.model_name, "persistence"]))
     augmenter_for = None
-    if pipe.raw["augment"].get("method") not in (None, "", "none"):
+    if pipe.augment.method != "none":
         from wq.augment.pipeline import augmenter_for_pipeline
 
         augmenter_for = augmenter_for_pipeline(pipe, progress=progress)
@@ -316,7 +299,7 @@ def _fmt(v: Any) -> str:
 def tune_report_markdown(o: TuneOutcome, pipeline: Pipeline, train_index: pd.DatetimeIndex,
                          test_index: pd.DatetimeIndex) -> str:
     """report.md of a tuning run: setup, the tuning summary, best settings, and the single test-period run."""
-    t = pipeline.raw["tune"]
+    t = pipeline.tune.model_dump()
     metric, lower = loss_of(str(t["metric"]))
     loss = metric if lower else f"1 − {metric}"
     lines = [f"# wq tune: {pipeline.name}", "",
@@ -324,7 +307,7 @@ def tune_report_markdown(o: TuneOutcome, pipeline: Pipeline, train_index: pd.Dat
              f"- Fitness: mean validation {loss} over {t['folds']} rolling-origin folds inside the training part "
              f"(each fold refits preprocessing and model on its own window); lower is better."
              + (f" Tuning epochs: {t['epochs']} (the final run uses [model] epochs = "
-                f"{pipeline.raw['model']['epochs']})." if t["epochs"] else ""),
+                f"{pipeline.model.epochs})." if t["epochs"] else ""),
              f"- Training part seen by the tuner: {train_index[0].date()} .. {train_index[-1].date()} "
              f"({o.train_rows} rows). Test part {test_index[0].date()} .. {test_index[-1].date()} "
              f"({o.test_rows} rows): cut off before the objective was built; never seen while tuning.",
@@ -338,8 +321,9 @@ def tune_report_markdown(o: TuneOutcome, pipeline: Pipeline, train_index: pd.Dat
                   f"({o.best_strategy}) scores {_fmt(o.best_fitness)} ({gain:.1f} % lower).", ""]
     lines += ["## Best settings", "", f"From {o.best_strategy}, written to `best.toml` (run it with "
               f"`wq run {o.paths['best']}`).", "", "| setting | pipeline | tuned |", "|---|---|---|"]
+    own = pipeline.get_params()
     for n in o.space.names:
-        lines.append(f"| `{n}` | {_fmt(pipeline.get(n, ''))} | {_fmt(o.best_params[n])} |")
+        lines.append(f"| `{n}` | {_fmt(own.get(n, ''))} | {_fmt(o.best_params[n])} |")
     lines += [""]
     if not o.test.empty:
         cols = [c for c in ("strategy", "model", "target", "MAPE", "pMAPE", "RMSE", "NSE", "KGE") if c in o.test]

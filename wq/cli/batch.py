@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wq.cli import _add_pipeline_options, _pipeline_from_args, _progress, _set_threads, command, log
+from wq.cli.common import add_pipeline_options, log, pipeline_from_args, positive_int, progress, set_threads
 
 __all__ = ["EXIT_DRIFT", "register", "cmd_train", "cmd_forecast", "cmd_score"]
 
@@ -24,12 +24,11 @@ def cmd_train(args) -> int:
     """``wq train PIPELINE --artifact DIR``: see :mod:`wq.batch.train`."""
     from wq.batch.train import train_artifact
 
-    _set_threads(args)
-    pipe = _pipeline_from_args(args)
+    set_threads(args)
+    pipe = pipeline_from_args(args)
     if args.model:
-        pipe.raw["model"]["name"] = args.model
-        pipe.validate()
-    result = train_artifact(pipe, args.artifact, overwrite=args.overwrite, progress=_progress(args.quiet))
+        pipe = pipe.with_params(model__name=args.model)
+    result = train_artifact(pipe, args.artifact, overwrite=args.overwrite, progress=progress(args.quiet))
     print(f"wrote artifact {result.path} (pipeline {pipe.name}, model {pipe.model_name}, version {result.version_id})")
     return 0
 
@@ -52,7 +51,7 @@ def cmd_forecast(args) -> int:
         max_staleness=args.max_staleness,
         on_conflict=args.on_conflict,
         threads=args.threads or 1,  # small networks run fastest on one thread; torch is imported only if needed
-        progress=_progress(args.quiet),
+        progress=progress(args.quiet),
     )
     for s in run.summaries:
         span = str(s["as_of_last"]) if s["as_ofs"] == 1 else f"{s['as_of_first']} .. {s['as_of_last']} ({s['as_ofs']} as-of times)"
@@ -95,11 +94,10 @@ def cmd_score(args) -> int:
     return 0
 
 
-@command
 def register(sub) -> None:
     """Add ``train``, ``forecast`` and ``score`` to the ``wq`` command."""
     p = sub.add_parser("train", help="fit the pipeline's model on all history and write a model artifact")
-    _add_pipeline_options(p)
+    add_pipeline_options(p)
     p.add_argument("--artifact", required=True, help="artifact directory to write (atomically)")
     p.add_argument("--model", help="model to train (default: [model] name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing artifact directory")
@@ -124,7 +122,7 @@ def register(sub) -> None:
                    help="a stored forecast with a different value: replace it (default) or fail")
     f.add_argument("--dry-run", action="store_true", help="forecast and print the rows, write nothing")
     f.add_argument("--print", action="store_true", help="also print the rows as CSV")
-    f.add_argument("--threads", type=int, help="torch CPU threads (default 1)")
+    f.add_argument("--threads", type=positive_int, help="torch CPU threads (default 1)")
     f.add_argument("--quiet", action="store_true", help="no log lines")
     f.set_defaults(func=cmd_forecast)
 
@@ -138,8 +136,8 @@ def register(sub) -> None:
     s.add_argument("--time", help="time column of --data without --artifact (default: the first column)")
     s.add_argument("--pipeline", help="only this pipeline's forecasts (without --artifact)")
     s.add_argument("--threshold", type=float, help="drift threshold on the rolling daily MAPE, percent")
-    s.add_argument("--window", type=int, help="drift window in days (default: [batch] drift_window or 7)")
-    s.add_argument("--step", type=int, default=1, help="horizon step whose errors drive the drift flag (default 1)")
+    s.add_argument("--window", type=positive_int, help="drift window in days (default: [batch] drift_window or 7)")
+    s.add_argument("--step", type=positive_int, default=1, help="horizon step whose errors drive the drift flag (default 1)")
     s.add_argument("--out", help="folder for by_step.csv, by_month.csv, daily.csv, flags.csv")
     s.add_argument("--fail-on-drift", action="store_true", help=f"exit {EXIT_DRIFT} when drift is flagged")
     s.set_defaults(func=cmd_score)

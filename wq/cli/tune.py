@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from wq.cli import _add_pipeline_options, _pipeline_from_args, _progress, _set_threads, command, log
+from wq.cli.common import add_pipeline_options, log, pipeline_from_args, positive_int, progress, set_threads
 
 # flag -> [tune] key; None values (flag not given) keep the pipeline's setting
 _TUNE_FLAGS = {"population": "population", "generations": "generations", "workers": "workers",
@@ -18,29 +18,27 @@ def cmd_tune(args: argparse.Namespace) -> int:
     """Handler of ``wq tune``; returns the exit code."""
     from wq.tune.workflow import tune_pipeline
 
-    _set_threads(args)
+    set_threads(args)
     tune_epochs, args.epochs = args.epochs, None  # --epochs limits the tuning runs, not best.toml's [model]
     args.tune_epochs = tune_epochs
-    pipe = _pipeline_from_args(args)
-    for flag, key in _TUNE_FLAGS.items():
-        value = getattr(args, flag)
-        if value is not None:
-            pipe.set(f"tune.{key}", value)
+    pipe = pipeline_from_args(args)
+    pipe = pipe.with_params(**{f"tune__{key}": getattr(args, flag) for flag, key in _TUNE_FLAGS.items()
+                               if getattr(args, flag) is not None})
     scheduler, local = args.scheduler, None
     if scheduler == "local":  # a local Dask cluster of [tune] workers processes (threads would share torch)
         from wq.tune.parallel import make_map
 
-        local = make_map(int(pipe.raw["tune"]["workers"]), "local", local_processes=True)
+        local = make_map(pipe.tune.workers, "local", local_processes=True)
         scheduler = local.client
     try:
         outcome = tune_pipeline(pipe, args.out, resume=args.resume, scheduler=scheduler, threads=args.eval_threads,
-                                progress=_progress(args.quiet))
+                                progress=progress(args.quiet))
     finally:
         if local is not None:
             local.close()
     if not args.quiet:
         for name, res in outcome.results.items():
-            log(f"{name}: best validation {pipe.raw['tune']['metric']} {res.best_fitness:.6g} after "
+            log(f"{name}: best validation {pipe.tune.metric} {res.best_fitness:.6g} after "
                 f"{res.n_evals} evaluations ({res.stopped_because})")
     print(f"wrote {outcome.paths['report']} and {outcome.paths['best']}")
     return 0
@@ -73,14 +71,13 @@ def _seconds(text: str) -> float:
     return value
 
 
-@command
 def register(sub) -> None:
     p = sub.add_parser(
         "tune", help="tune preprocessing and model settings on the training part (GA, random search, Optuna)",
         description="Search the pipeline's [tune.space] (or the default space of its model) for the settings "
                     "with the lowest mean validation error over rolling-origin folds inside the training part. "
                     "The test rows are cut off before tuning; best.toml is run on them once, afterwards.")
-    _add_pipeline_options(p)
+    add_pipeline_options(p)
     p.add_argument("--population", type=_positive_int, help="GA population size; also the batch size of the "
                    "baselines ([tune] population)")
     p.add_argument("--generations", type=int, help="GA generations after generation 0 ([tune] generations)")

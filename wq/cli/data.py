@@ -29,6 +29,8 @@ from wq.data.check import check
 from wq.data.load import AGG_RULES, FILL_METHODS, LONG_GAP_RULES, DataSpec
 from wq.errors import ConfigError, WqError
 
+_DEFAULT = DataSpec(path=Path("."))  # the data layer's defaults, shown in the help
+
 __all__ = ["add_data_arguments", "add_check_arguments", "spec_from_args", "check_command"]
 
 
@@ -80,7 +82,7 @@ def add_data_arguments(parser: argparse.ArgumentParser, path_required: bool = Tr
     g.add_argument("--na", action="append", metavar="MARKER", help="missing-value marker, e.g. '?' (repeatable)")
     g.add_argument("--sep", help="field separator (default: detected)")
     g.add_argument("--sheet", help="Excel sheet name")
-    g.add_argument("--decimal", default=".", help="decimal mark (default '.')")
+    g.add_argument("--decimal", help=f"decimal mark (default {_DEFAULT.decimal!r})")
     g.add_argument("--tz", help="time zone of the file's local times, e.g. Europe/Copenhagen")
     g.add_argument("--columns", help="columns to keep, comma separated")
     g.add_argument("--target", help="target column(s), comma separated")
@@ -95,14 +97,14 @@ def add_data_arguments(parser: argparse.ArgumentParser, path_required: bool = Tr
     g.add_argument("--freq", help="step of the data, e.g. D or h (default: inferred from the median step)")
     g.add_argument("--resample", help="aggregate to this step, e.g. D")
     g.add_argument("--agg", help="rule per column when resampling, e.g. flow=mean,acc_precip=sum (default mean)")
-    g.add_argument("--min-coverage", type=float, default=0.75,
-                   help="fraction of a resampling bin that must be present (default 0.75)")
+    g.add_argument("--min-coverage", type=float, help=f"fraction of a resampling bin that must be present "
+                   f"(default {_DEFAULT.min_coverage})")
     g.add_argument("--duplicates", choices=AGG_RULES, help="combine duplicate timestamps (default: error)")
-    g.add_argument("--fill-limit", type=int, default=3, help="longest gap (steps) to fill (default 3)")
-    g.add_argument("--fill-method", choices=FILL_METHODS, default="ffill", help="how to fill short gaps")
-    g.add_argument("--long-gaps", choices=LONG_GAP_RULES, default="error",
-                   help="what to do with longer gaps (default: error)")
-    g.add_argument("--min-rows", type=int, default=2, help="fewest rows accepted (default 2)")
+    g.add_argument("--fill-limit", type=int, help=f"longest gap (steps) to fill (default {_DEFAULT.fill_limit})")
+    g.add_argument("--fill-method", choices=FILL_METHODS, help=f"how to fill short gaps (default {_DEFAULT.fill_method})")
+    g.add_argument("--long-gaps", choices=LONG_GAP_RULES,
+                   help=f"what to do with longer gaps (default: {_DEFAULT.long_gaps})")
+    g.add_argument("--min-rows", type=int, help=f"fewest rows accepted (default {_DEFAULT.min_rows})")
     return parser
 
 
@@ -127,7 +129,7 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
     drivers_sheet: Any = args.drivers_sheet
     if isinstance(drivers_sheet, str) and drivers_sheet.isdigit():
         drivers_sheet = int(drivers_sheet)
-    return DataSpec(
+    given = dict(
         path=Path(path), time=args.time, time_format=args.time_format, names=_names(args.names),
         na_values=_markers(args.na), sep=args.sep, sheet=sheet, decimal=args.decimal, tz=args.tz,
         columns=_list(args.columns), targets=_list(args.target) or [], drivers=_list(args.drivers) or [],
@@ -138,6 +140,44 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
         fill_limit=args.fill_limit, fill_method=args.fill_method, long_gaps=args.long_gaps,
         min_rows=args.min_rows,
     )
+    # flags not given keep the data layer's defaults (DataSpec): one place for each default
+    return DataSpec(**{k: v for k, v in given.items() if v is not None})
+
+
+def cmd_simulate(args) -> int:
+    """``wq data simulate``: write simulated sample data (atomically)."""
+    import os
+
+    from wq.cli.common import log
+    from wq.data import simulate
+
+    fn = simulate.simulate_wetland if args.kind == "wetland" else simulate.simulate_demand
+    frame = fn(start=args.start, days=args.days, seed=args.seed)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    frame.to_csv(tmp, index=False)
+    os.replace(tmp, out)
+    log(f"wrote {len(frame)} rows to {out}")
+    return 0
+
+
+def register(sub) -> None:
+    """``wq data check`` and ``wq data simulate``."""
+    from wq.cli.common import Parser
+
+    data = sub.add_parser("data", help="check or simulate data")
+    dsub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
+    check_p = dsub.add_parser("check", help="summarise a data file and report its problems (exit 2 on problems)")
+    add_check_arguments(check_p)
+    check_p.set_defaults(func=check_command)
+    sim = dsub.add_parser("simulate", help="write simulated sample data (constructed wetland or city demand)")
+    sim.add_argument("--kind", choices=["wetland", "demand"], default="wetland")
+    sim.add_argument("--days", type=int, default=1461)
+    sim.add_argument("--start", default="2019-01-01")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--out", required=True, help="CSV file to write")
+    sim.set_defaults(func=cmd_simulate)
 
 
 def check_command(args: argparse.Namespace) -> int:

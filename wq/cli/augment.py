@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from wq.cli import _add_pipeline_options, _pipeline_from_args, _progress, _set_threads, command, log
+from wq.cli.common import add_pipeline_options, log, pipeline_from_args, positive_int, progress, set_threads
 from wq.errors import ConfigError
 
 DEFAULT_METHODS = "gan,wgan,wgan-gp,vae,jitter,resample"
@@ -34,8 +34,8 @@ def cmd_augment(args: argparse.Namespace) -> int:
 
     from wq.augment.ablation import augment_study
 
-    _set_threads(args)
-    pipe = _pipeline_from_args(args)
+    set_threads(args)
+    pipe = pipeline_from_args(args)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods:
         raise ConfigError("--methods: give at least one method")
@@ -51,7 +51,7 @@ def cmd_augment(args: argparse.Namespace) -> int:
     result, paths = augment_study(
         pipe, out, methods=methods, ratios=ratios, fractions=fractions, model_name=args.model,
         generator_epochs=args.generator_epochs, quality=not args.no_quality, quality_epochs=args.quality_epochs,
-        seeds=args.seeds, figures=not args.no_figures, progress=_progress(args.quiet))
+        seeds=args.seeds, figures=not args.no_figures, progress=progress(args.quiet))
     if not args.quiet:
         from wq.augment.ablation import verdict
 
@@ -64,7 +64,6 @@ def cmd_augment(args: argparse.Namespace) -> int:
     return 0
 
 
-@command
 def register(sub) -> None:
     p = sub.add_parser(
         "augment", help="study synthetic training windows: methods x ratios x train fractions, quality scores",
@@ -72,7 +71,7 @@ def register(sub) -> None:
                     "jitter, scaling, resample) for each ratio of synthetic to real windows and each fraction of the training "
                     "record; report validation and test MAPE/pMAPE and the generators' quality scores. Generators "
                     "see only the fitting part of the training record; the test period is the same in every row.")
-    _add_pipeline_options(p)
+    add_pipeline_options(p)
     p.add_argument("--methods", default=DEFAULT_METHODS,
                    help=f"comma-separated methods (gan, wgan, wgan-gp, vae, jitter, scaling, resample; default {DEFAULT_METHODS}); "
                         "'none' is always the baseline; resample = real windows drawn again unchanged (control)")

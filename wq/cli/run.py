@@ -1,0 +1,45 @@
+"""``wq run``: fit, forecast the test period, compare models, write a report (:mod:`wq.run`)."""
+
+from __future__ import annotations
+
+from wq.cli.common import add_pipeline_options, csv_list, pipeline_from_args, progress, set_threads
+from wq.errors import ConfigError
+
+
+def cmd_run(args) -> int:
+    from wq.run import run_pipeline
+
+    set_threads(args)
+    pipe = pipeline_from_args(args)
+    if args.wavelet_mode:
+        if pipe.preprocess.wavelet is None:
+            raise ConfigError("--wavelet-mode: the pipeline has no wavelet stage")
+        pipe = pipe.with_params(preprocess__wavelet__mode=args.wavelet_mode)
+    models = csv_list(args.models)
+    if models:
+        from wq.models.registry import check_name
+
+        for m in models:
+            check_name(m)
+    augmenter_for = None
+    if pipe.augment.method != "none":
+        from wq.augment.pipeline import augmenter_for_pipeline
+
+        augmenter_for = augmenter_for_pipeline(pipe, progress=progress(args.quiet))
+    result = run_pipeline(pipe, models=models, out_dir=args.out, audit_leak=args.audit_leak,
+                          progress=progress(args.quiet), augmenter_for=augmenter_for)
+    if not args.quiet:
+        show = result.metrics[["model", "target", "MAPE", "pMAPE", "NSE", "KGE", "fit_seconds"]]
+        print(show.sort_values("MAPE").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"wrote {result.out_dir}/report.md ({result.seconds:.1f} s)")
+    return 0
+
+
+def register(sub) -> None:
+    run = sub.add_parser("run", help="fit, forecast the test period, compare models, write a report")
+    add_pipeline_options(run, pipeline_optional=True)
+    run.add_argument("--models", help="models to run, comma-separated (default: [model] name + [compare] models)")
+    run.add_argument("--out", help="output folder (default reports/<pipeline name>)")
+    run.add_argument("--wavelet-mode", choices=["causal", "offline"], help="causal (default) or offline (leaks the future)")
+    run.add_argument("--audit-leak", action="store_true", help="run the wavelet models in both modes, side by side")
+    run.set_defaults(func=cmd_run)
