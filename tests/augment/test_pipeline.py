@@ -199,7 +199,9 @@ def train(frame):
 
 def test_validation_mape_is_the_mape_of_the_validation_windows(data_path, train):
     model = pipe(data_path).make_model().fit(train, val_fraction=0.2)
-    y, pred = model.validation_windows(train)
+    positions = np.arange(model.n_fit_ - 1, len(train) - model.horizon)  # origins n_fit - 1 .. end - h
+    pred = model.predict_array(train, train.index[positions])
+    y = train[model.targets].to_numpy()[positions[:, None] + np.arange(1, model.horizon + 1)[None, :]]
     hand = 100 * np.mean(np.abs(y - pred) / np.abs(y))
     mape, pmape = validation_mape(model, train)
     assert mape == pytest.approx(hand, rel=1e-12)

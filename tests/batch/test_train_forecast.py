@@ -136,8 +136,8 @@ def test_validation_mape_of_persistence_by_hand(env) -> None:
     n = len(frame)
     n_fit = n - round(n * 0.2)
     y = frame[TARGETS].to_numpy()
-    # persistence: forecast of t+1 is y_t; origins n_fit-1 .. n-2
-    want = 100 * np.mean(np.abs(y[n_fit:] - y[n_fit - 1:-1]) / np.abs(y[n_fit:]), axis=0)
+    # persistence: forecast of t+1 is y_t; origins n_fit-1 .. n-3, those whose whole horizon (2) is observed
+    want = 100 * np.mean(np.abs(y[n_fit:-1] - y[n_fit - 1:-2]) / np.abs(y[n_fit:-1]), axis=0)
     got = validation_mape(res.model, frame, 0.2)
     np.testing.assert_allclose([got[t] for t in TARGETS], want, rtol=1e-12)
     assert validation_mape(res.model, frame, 0.0) is None

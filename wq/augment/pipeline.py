@@ -207,6 +207,14 @@ class WindowAugmenter:
                             "sample_seconds": time.perf_counter() - t0})
         return synth
 
+    def fit_model(self, model, train: pd.DataFrame, val_fraction: float, progress: Progress = None,
+                  observed_mask: pd.DataFrame | None = None):
+        """Fit ``model`` with this augmenter's synthetic windows: through :func:`fit_with_gate` when gated (the
+        protocol :func:`wq.evaluate.backtest` calls, so evaluation need not know about augmentation)."""
+        if self.gate:
+            return fit_with_gate(model, train, val_fraction, self, progress=progress, observed_mask=observed_mask)
+        return model.fit(train, val_fraction=val_fraction, progress=progress, augment=self)
+
     @contextlib.contextmanager
     def gating(self) -> Iterator["WindowAugmenter"]:
         """Allow calls of a gated augmenter (used by :func:`fit_with_gate`)."""
@@ -246,20 +254,11 @@ def augmenter_for_pipeline(pipeline, progress: Progress = None) -> Callable[[str
 
 def validation_mape(model, train: pd.DataFrame, observed_mask: pd.DataFrame | None = None,
                     q: float = 0.9) -> tuple[float, float]:
-    """(MAPE, pMAPE) of a fitted windowed model on its validation tail, in original units, averaged over targets.
+    """(MAPE, pMAPE) of a fitted windowed model on its validation tail, in original units, averaged over targets
+    and steps (:func:`wq.evaluate.backtest.validation_scores`)."""
+    from wq.evaluate.backtest import validation_scores
 
-    The forecasts are those from every origin t >= n_fit - 1 whose targets t+1 .. t+h lie in ``train`` (the
-    rows after the fitting part: exactly :meth:`WindowForecaster.validation_windows`), scored as the test
-    period is (:func:`wq.evaluate.backtest.score`: observations filled by the data layer skipped when
-    ``observed_mask`` is given, zero observations skipped).
-    """
-    from wq.evaluate.backtest import forecast_period, score
-
-    pred = forecast_period(model, train, int(model.n_fit_))
-    pred.insert(0, "model", getattr(model, "name", "model"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # skipped zeros are counted by score's n; nothing to warn about here
-        m = score(pred, q=q, zeros="skip", observed_mask=observed_mask)
+    m = validation_scores(model, train, observed_mask, q=q)
     return float(m["MAPE"].mean()), float(m["pMAPE"].mean())
 
 

@@ -78,36 +78,22 @@ class TrainResult:
 def validation_mape(
     model: Any, frame: pd.DataFrame, val_fraction: float, observed: pd.DataFrame | None = None
 ) -> dict[str, float] | None:
-    """Step-1 MAPE per target on the validation tail of ``frame`` (see the module docstring, item 3).
+    """Step-1 MAPE per target on the validation tail of ``frame`` (see the module docstring, item 3;
+    :func:`wq.evaluate.backtest.validation_scores`).
 
     ``observed``: boolean frame, False where the data layer filled a value (left out of the MAPE).
     Returns ``None`` without a validation tail; a target without any usable observation gets NaN
     (stored as ``None`` in the artifact's JSON).
     """
-    from wq.evaluate.metrics import MetricWarning, mape
+    from wq.evaluate.backtest import validation_scores
 
     n = len(frame)
-    n_val = int(round(n * float(val_fraction)))
-    n_fit = n - n_val
-    if n_val < 1 or n_fit < 1:
+    n_fit = n - int(round(n * float(val_fraction)))
+    if n_fit >= n or n_fit < 1:
         return None
-    positions = np.arange(n_fit - 1, n - 1, dtype=np.int64)
-    pred = np.asarray(model.predict_array(frame, frame.index[positions]))[:, 0, :]  # (N, k): step 1
-    targets = list(model.targets)
-    y = frame[targets].to_numpy(dtype=np.float64)[positions + 1]
-    ok = np.isfinite(y)
-    if observed is not None:
-        ok &= observed.reindex(columns=targets).fillna(True).to_numpy(dtype=bool)[positions + 1]
-    out: dict[str, float] = {}
-    for j, target in enumerate(targets):
-        use = ok[:, j]
-        if not use.any():
-            out[target] = float("nan")
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MetricWarning)
-            out[target] = float(mape(y[use, j], pred[use, j], zeros="skip"))
-    return out
+    m = validation_scores(model, frame, observed, n_fit=n_fit)
+    m = m[m["step"] == 1].set_index("target")["MAPE"]
+    return {t: float(m.get(t, float("nan"))) for t in model.targets}
 
 
 def artifact_files(model: Any, pipeline_toml: str) -> dict[str, bytes]:

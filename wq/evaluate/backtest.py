@@ -13,6 +13,7 @@ split cannot decide.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,7 +22,6 @@ import pandas as pd
 
 from wq.errors import ConfigError
 from wq.evaluate.metrics import METRICS, all_metrics
-from wq.models.windowed import WindowForecaster
 
 METRIC_COLUMNS = ["model", "target", *METRICS, "fit_seconds"]
 
@@ -69,24 +69,38 @@ def score(pred: pd.DataFrame, q: float = 0.9, zeros: str = "skip", observed_mask
     return pd.DataFrame(rows)
 
 
+def validation_scores(model, train: pd.DataFrame, observed_mask: pd.DataFrame | None = None, q: float = 0.9,
+                      n_fit: int | None = None) -> pd.DataFrame:
+    """Metrics per target and step of a fitted model on the validation tail of its training frame ``train``:
+    the forecasts from every origin t >= n_fit - 1 whose targets lie in ``train`` (``n_fit``: the fitting
+    rows, default the model's ``n_fit_``), scored as the test period is (:func:`score`: values filled by the
+    data layer skipped when ``observed_mask`` is given, zero observations skipped). Never touches test rows:
+    ``train`` is all it sees. Columns: model, target, step, metrics, n."""
+    n_fit = int(model.n_fit_ if n_fit is None else n_fit)
+    pred = forecast_period(model, train, n_fit)
+    pred.insert(0, "model", getattr(model, "name", "model"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # skipped zeros are counted by score's n; nothing to warn about here
+        return score(pred, q=q, zeros="skip", observed_mask=observed_mask, by_step=True)
+
+
 def _augmenter(augmenter_for: Callable | None, model, name: str):
-    """The synthetic-window augmenter of a windowed model, or None (naive models are never augmented)."""
-    if augmenter_for is None or not isinstance(model, WindowForecaster):
+    """The synthetic-window augmenter of a learned model, or None (models without windows are never augmented)."""
+    if augmenter_for is None or not hasattr(model, "lags"):
         return None
     return augmenter_for(name)
 
 
 def _fit(model, train: pd.DataFrame, val_fraction: float, progress, augment, observed_mask) -> None:
-    """Fit, with synthetic windows when given; a gated augmenter keeps them only if they lower the
-    validation error (wq.augment.pipeline.fit_with_gate; never judged on test rows)."""
-    if augment is not None and getattr(augment, "gate", False):
-        from wq.augment.pipeline import fit_with_gate
-
-        fit_with_gate(model, train, val_fraction, augment, progress=progress, observed_mask=observed_mask)
-    elif augment is not None:
-        model.fit(train, val_fraction=val_fraction, progress=progress, augment=augment)
-    else:
+    """Fit, with synthetic windows when given. An augmenter that decides how it is used (a gated one keeps its
+    windows only if they lower the validation error) does the fit itself through ``fit_model``: evaluation
+    needs to know nothing of augmentation."""
+    if augment is None:
         model.fit(train, val_fraction=val_fraction, progress=progress)
+    elif hasattr(augment, "fit_model"):
+        augment.fit_model(model, train, val_fraction, progress=progress, observed_mask=observed_mask)
+    else:
+        model.fit(train, val_fraction=val_fraction, progress=progress, augment=augment)
 
 
 @dataclass

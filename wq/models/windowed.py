@@ -235,13 +235,6 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         S, origins = sequence_windows(M, self.lags, self.horizon, origins)
         return S, origins, layout
 
-    def validation_windows(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Observed values and forecasts (original units) on the validation tail of the training frame."""
-        positions = np.arange(max(self.n_fit_ - 1, self.lags - 1), len(frame) - self.horizon)
-        pred = self._predict_positions(frame, positions)
-        y = frame[self.targets].to_numpy()[positions[:, None] + np.arange(1, self.horizon + 1)[None, :]]
-        return y, pred
-
     # -- prediction -----------------------------------------------------------------------------------------
     def _predict_positions(self, frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
         self._check_frame(frame, self.targets + self.drivers)
