@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 
 from wq.errors import ConfigError, WqError
@@ -27,6 +28,24 @@ class _Parser(argparse.ArgumentParser):
 
 def log(message: str) -> None:
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of the command: one plain line ``wq: warning: <text>`` on stderr (a warning
+    from outside wq keeps its category name: ``wq: warning: RuntimeWarning: ...``)."""
+    kind = "" if category.__module__.startswith("wq.") else f"{category.__name__}: "
+    print(f"wq: warning: {kind}{' '.join(str(message).split())}", file=file or sys.stderr, flush=True)
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
+    return value
 
 
 def _progress(quiet: bool):
@@ -60,7 +79,7 @@ def _add_pipeline_options(p: argparse.ArgumentParser, pipeline_optional: bool = 
     p.add_argument("--seed", type=int, help="seed for every random draw")
     p.add_argument("--epochs", type=int, help="maximum training epochs (overrides [model] epochs)")
     p.add_argument("--device", choices=["cpu", "cuda"], help="torch device for the networks")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--threads", type=positive_int, help="torch CPU threads (>= 1)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -102,14 +121,12 @@ def cmd_data_check(args) -> int:
 
 def cmd_data_simulate(args) -> int:
     from wq.data import simulate
+    from wq.io import atomic_write_text
 
     fn = simulate.simulate_wetland if args.kind == "wetland" else simulate.simulate_demand
     frame = fn(start=args.start, days=args.days, seed=args.seed)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, out)
+    atomic_write_text(out, frame.to_csv(index=False))
     log(f"wrote {len(frame)} rows to {out}")
     return 0
 
@@ -138,8 +155,9 @@ def cmd_run(args) -> int:
     result = run_pipeline(pipe, models=models, out_dir=args.out, audit_leak=args.audit_leak,
                           progress=_progress(args.quiet), augmenter_for=augmenter_for)
     if not args.quiet:
-        show = result.metrics[["model", "target", "MAPE", "pMAPE", "NSE", "KGE", "fit_seconds"]]
-        print(show.sort_values("MAPE").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        step = ["step"] if result.metrics["step"].max() > 1 else []
+        show = result.metrics[["model", "target", *step, "MAPE", "pMAPE", "NSE", "KGE", "fit_seconds"]]
+        print(show.sort_values([*step, "MAPE"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"wrote {result.out_dir}/report.md ({result.seconds:.1f} s)")
     return 0
 
@@ -225,7 +243,11 @@ def main(argv: list[str] | None = None) -> int:
     except WqError as exc:  # pragma: no cover - parser construction raises no user errors today
         print(f"wq: error: {exc}", file=sys.stderr)
         return 2
-    return dispatch(parser, argv)
+    previous, warnings.showwarning = warnings.showwarning, show_warning
+    try:
+        return dispatch(parser, argv)
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":
