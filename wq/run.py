@@ -1,10 +1,17 @@
 """`wq run`: a pipeline end to end. Load and check the data, split by time, fit every model on the training part,
-forecast the test period, score, and write ``metrics.csv``, ``predictions.csv``, ``report.md`` and figures."""
+forecast the test period, score (per forecast step), and write ``metrics.csv`` (one row per model, target and
+step), ``predictions.csv`` (time, origin, step, model, target, observed, predicted), ``report.md``, figures and
+the pipeline. The output folder is checked before anything is fitted and written as a whole: into a hidden
+folder beside it, swapped in at the end (:func:`wq.io.replace_dir`), so an interrupted or failed run leaves the
+previous report as it was."""
 
 from __future__ import annotations
 
 import json
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -13,8 +20,13 @@ import pandas as pd
 
 from wq.config import Pipeline
 from wq.evaluate.backtest import SplitResult, evaluate_split, split_point
+from wq.evaluate.metrics import MetricWarning
+from wq.io import check_output_dir, replace_dir
 from wq.models.registry import RECIPES
 from wq.seed import seed_everything
+
+PREDICTION_FILE_COLUMNS = ["time", "origin", "step", "model", "target", "observed", "predicted"]
+MAX_WARNING_NOTES = 20
 
 
 @dataclass
@@ -48,21 +60,51 @@ def wavelet_models(models: list[str]) -> list[str]:
     return [m for m in models if m in RECIPES and RECIPES[m]["parts"] == "dual"]
 
 
+@contextmanager
+def collect_metric_warnings() -> Iterator[list[str]]:
+    """Record the text of every :class:`~wq.evaluate.metrics.MetricWarning` raised in the block (each distinct
+    text once, in order), while still showing it once through :func:`warnings.showwarning`."""
+    seen: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", MetricWarning)
+        show = warnings.showwarning
+
+        def record(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, MetricWarning):
+                if str(message) in seen:
+                    return
+                seen.append(str(message))
+            show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = record
+        yield seen
+
+
+def warning_notes(messages: list[str]) -> list[str]:
+    """Report notes for metric warnings (at most :data:`MAX_WARNING_NOTES`, then a count)."""
+    notes = [f"Metric warning: {m}" for m in messages[:MAX_WARNING_NOTES]]
+    if len(messages) > MAX_WARNING_NOTES:
+        notes.append(f"... and {len(messages) - MAX_WARNING_NOTES} more metric warnings (shown on the console).")
+    return notes
+
+
 def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None = None, out_dir=None,
                  audit_leak: bool = False, progress: Callable[[str], None] | None = None,
                  augmenter_for: Callable | None = None, notes_extra: list[str] | None = None) -> RunResult:
     t0 = time.perf_counter()
+    out_dir = check_output_dir(Path(out_dir) if out_dir else Path("reports") / pipeline.name)
     seed_everything(pipeline.seed)
     frame, mask, notes = load_frame(pipeline, data_path)
     models = models or pipeline.models
-    out_dir = Path(out_dir) if out_dir else Path("reports") / pipeline.name
     start = split_point(len(frame), pipeline.split.test)
-    result: SplitResult = evaluate_split(pipeline, frame, models, progress=progress, observed_mask=mask,
-                                         augmenter_for=augmenter_for)
-    audit = None
-    if audit_leak:
-        audit = leak_audit(pipeline, frame, models, result, mask, progress)
+    with collect_metric_warnings() as metric_warnings:
+        result: SplitResult = evaluate_split(pipeline, frame, models, progress=progress, observed_mask=mask,
+                                             augmenter_for=augmenter_for)
+        audit = None
+        if audit_leak:
+            audit = leak_audit(pipeline, frame, models, result, mask, progress)
     seconds = time.perf_counter() - t0
+    horizon = pipeline.model.horizon
     n_fit = start - int(round(start * pipeline.split.validation))
     run_notes = [
         f"Data: {data_path or pipeline.data.mapping().get('path')}; {len(frame)} rows, {frame.index[0].date()} to "
@@ -79,11 +121,16 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         + ".",
         f"Model settings: {json.dumps(pipeline.model.model_dump(), sort_keys=True)}; seed {pipeline.seed}.",
         f"Peaks for pMAPE: observations at or above the {pipeline.evaluate.peak_quantile:.2f} quantile of the test period.",
+        f"Horizon {horizon}: every origin forecasts steps 1 .. {horizon} directly; each step is scored on the test "
+        f"times it reaches (metrics.csv has one row per model, target and step)." if horizon > 1 else
+        "Horizon 1: one-step-ahead forecasts (step 1 in metrics.csv and predictions.csv).",
         *(f"Data layer: {n}" for n in notes),
+        *warning_notes(metric_warnings),
         *(notes_extra or []),
         f"Wall time of the run: {seconds:.1f} s.",
     ]
-    write_outputs(out_dir, pipeline, result, audit, run_notes)
+    with replace_dir(out_dir) as tmp:
+        write_outputs(tmp, pipeline, result, audit, run_notes)
     return RunResult(out_dir, result.metrics, result.predictions, audit, seconds)
 
 
@@ -102,19 +149,16 @@ def leak_audit(pipeline: Pipeline, frame, models, causal_result: SplitResult, ma
 
 
 def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit, notes: list[str]) -> None:
+    """Write the run's files into ``out_dir`` (a fresh folder: :func:`run_pipeline` swaps it in afterwards)."""
     from wq.report import write_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = result.metrics.drop(columns=["n"], errors="ignore")
     metrics.to_csv(out_dir / "metrics.csv", index=False, float_format="%.6g")
-    pred = result.predictions
-    cols = ["time", "model", "target", "observed", "predicted"]
-    if "step" in pred and pred["step"].max() > 1:
-        cols = ["time", "origin", "step", "model", "target", "observed", "predicted"]
-    pred[cols].to_csv(out_dir / "predictions.csv", index=False, float_format="%.6g")
+    pred = result.predictions[PREDICTION_FILE_COLUMNS]
+    pred.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6g")
     if audit is not None:
         audit.drop(columns=["n"], errors="ignore").to_csv(out_dir / "leak_audit.csv", index=False, float_format="%.6g")
-    one_step = pred[pred["step"] == 1] if "step" in pred else pred
-    write_report(out_dir, metrics, one_step[["time", "model", "target", "observed", "predicted"]],
+    write_report(out_dir, metrics, pred[["time", "step", "model", "target", "observed", "predicted"]],
                  title=f"wq run: {pipeline.name}", notes=notes, audit=audit)
     (out_dir / "pipeline.toml").write_text(pipeline.to_toml())

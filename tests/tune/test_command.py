@@ -188,3 +188,63 @@ def test_a_space_naming_no_setting_exits_2(work, data, capsys):
     toml = write_pipeline(folder, data, space={"split.test": {"low": 0.1, "high": 0.5, "type": "float"}})
     assert main(["tune", str(toml), "--out", str(folder / "out")]) == 2
     assert "only model, preprocess and augment settings" in capsys.readouterr().err
+
+
+# -- output folder swapped in whole; malformed resume state; --out naming a file -------------------------------
+def snapshot(folder):
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_interrupted_tune_keeps_the_previous_outputs_and_the_resume_state(reference, work, data, monkeypatch,
+                                                                             tmp_path):
+    import shutil
+
+    from wq.report import figures
+
+    out = tmp_path / "copy"
+    shutil.copytree(reference, out)
+    before = snapshot(out)
+    args = ["tune", str(write_pipeline(work, data)), "--out", str(out), "--epochs", "2", "--resume", "--quiet"]
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(figures, "plot_residuals", interrupt)  # inside best_run, after best.toml and logbook.csv
+    assert main(args) == 130
+    assert snapshot(out) == before and [p.name for p in tmp_path.iterdir()] == ["copy"]
+    monkeypatch.undo()
+    assert main(args) == 0  # the resume state survived: the finished GA is loaded, not run again
+    for a, b in zip(frames(reference), frames(out)):
+        pd.testing.assert_frame_equal(a, b)
+    assert (out / "checkpoint.json").is_file() and (out / "best_run" / "report.md").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["copy"]
+
+
+def test_malformed_resume_state_exits_2_naming_file_and_key(reference, work, data, tmp_path, capsys):
+    toml = str(write_pipeline(work, data))
+    out = tmp_path / "bad_state"
+    out.mkdir()
+    state = json.loads((reference / "checkpoint.json").read_text())
+    state["population"] = {"not": "a list"}
+    (out / "checkpoint.json").write_text(json.dumps(state))
+    assert main(["tune", toml, "--out", str(out), "--epochs", "2", "--resume", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "checkpoint.json" in err and "'population'" in err and err.count("\n") == 1
+    (out / "result_random.json").write_text("[1, 2]")
+    assert main(["tune", toml, "--out", str(out), "--epochs", "2", "--resume", "--strategy", "random",
+                 "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "result_random.json" in err and "not a wq tuning result" in err and err.count("\n") == 1
+
+
+def test_out_naming_a_file_exits_2_before_loading_data(work, data, tmp_path, monkeypatch, capsys):
+    import wq.run
+
+    def no_loading(*a, **k):
+        raise AssertionError("data loaded before the output folder was checked")
+
+    monkeypatch.setattr(wq.run, "load_frame", no_loading)
+    target = tmp_path / "results.txt"
+    target.write_text("keep me")
+    assert main(["tune", str(write_pipeline(work, data)), "--out", str(target), "--quiet"]) == 2
+    assert "not a folder" in capsys.readouterr().err and target.read_text() == "keep me"

@@ -217,6 +217,37 @@ def test_checkpoint_is_strict_json_and_resume_checks_settings(tmp_path):
                      **QUIET).run(resume=True)
 
 
+def _corrupt(state, key, value):
+    if key == "population[0].vector":
+        state["population"][0]["vector"] = value
+    elif key == "cache[0]":
+        state["cache"][0] = value
+    elif value is KeyError:
+        del state[key]
+    else:
+        state[key] = value
+    return state
+
+
+@pytest.mark.parametrize("key, value", [
+    ("population", "abc"), ("population", [1, 2]), ("population[0].vector", [0.5]),
+    ("population[0].vector", ["a", "b", "c", "d"]), ("hall_of_fame", KeyError), ("logbook", [{"gen": 0}]),
+    ("evaluations", [{"key": [1]}]), ("cache", {"a": 1}), ("cache[0]", [1, 2]), ("random_state", [3, [1, 2], None]),
+    ("random_state", 5), ("elapsed", "soon"), ("generation", None), ("settings", [1]),
+])
+def test_checkpoint_of_the_wrong_structure_is_a_config_error_naming_file_and_key(tmp_path, key, value):
+    """Valid JSON, right format and settings, wrong structure: ConfigError naming the file and the key (the CLI
+    exits 2), never a TypeError / KeyError from deep inside the GA."""
+    cp = tmp_path / "ga.json"
+    kw = dict(population=6, generations=2, seed=0, checkpoint=cp, **QUIET)
+    GeneticTuner(MIXED, mixed_objective, max_evals=7, **kw).run()
+    state = json.loads(cp.read_text())
+    cp.write_text(json.dumps(_corrupt(state, key, value)))
+    shown = key.split("[")[0].split(".")[0]
+    with pytest.raises(ConfigError, match=rf"ga\.json.*'{shown}'"):
+        GeneticTuner(MIXED, mixed_objective, **kw).run(resume=True)
+
+
 @pytest.mark.parametrize("option, value", [("population", 1), ("hof_size", 20), ("cxpb", 1.5), ("mutpb", -0.1),
                                            ("selection", "rank"), ("crossover", "uniform"), ("max_evals", 0),
                                            ("time_limit", 0), ("generations", -1), ("tournsize", 0)])

@@ -514,9 +514,14 @@ def _report(result: StudyResult, pipeline, fig_paths: list[Path], out: Path, not
 
 def augment_study(pipeline, out_dir: str | Path, *, data_path: str | Path | None = None, figures: bool = True,
                   progress: Progress = None, **kwargs: Any) -> tuple[StudyResult, dict[str, Path]]:
-    """Load the pipeline's data, :func:`run_study` (``kwargs``) and :func:`write_study` into ``out_dir``."""
+    """Load the pipeline's data, :func:`run_study` (``kwargs``) and :func:`write_study` into ``out_dir``.
+
+    ``out_dir`` is checked before anything is fitted and written as a whole (:func:`wq.io.replace_dir`): an
+    interrupted or failed study leaves the previous folder as it was."""
+    from wq.io import check_output_dir, replace_dir
     from wq.run import load_frame
 
+    out_dir = check_output_dir(out_dir)
     t0 = time.perf_counter()
     frame, mask, data_notes = load_frame(pipeline, data_path)
     result = run_study(pipeline, frame, observed_mask=mask, progress=progress, **kwargs)
@@ -525,5 +530,6 @@ def augment_study(pipeline, out_dir: str | Path, *, data_path: str | Path | None
              f"Forecaster settings: epochs {m.epochs}, patience {m.patience}, lags {m.lags}, "
              f"horizon {m.horizon}; seed {pipeline.seed}.",
              f"Wall time of the study: {time.perf_counter() - t0:.0f} s."]
-    paths = write_study(result, out_dir, pipeline, figures=figures, notes=notes)
-    return result, paths
+    with replace_dir(out_dir) as tmp:
+        paths = write_study(result, tmp, pipeline, figures=figures, notes=notes)
+    return result, {k: out_dir / p.relative_to(tmp) for k, p in paths.items()}

@@ -13,8 +13,9 @@ import importlib
 import os
 import sys
 import traceback
+import warnings
 
-from wq.cli.common import Parser
+from wq.cli.common import Parser, show_warning
 from wq.errors import WqError
 
 COMMANDS = ("wq.cli.data", "wq.cli.run", "wq.cli.batch", "wq.cli.tune", "wq.cli.augment")
@@ -53,7 +54,11 @@ def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None = None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    return dispatch(build_parser(), argv)
+    previous, warnings.showwarning = warnings.showwarning, show_warning
+    try:
+        return dispatch(build_parser(), argv)
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":

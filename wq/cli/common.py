@@ -10,7 +10,7 @@ from typing import Callable
 
 from wq.errors import ConfigError
 
-__all__ = ["ArgumentError", "Parser", "log", "progress", "set_threads", "csv_list", "positive_int",
+__all__ = ["ArgumentError", "Parser", "log", "show_warning", "progress", "set_threads", "csv_list", "positive_int",
            "add_pipeline_options", "pipeline_from_args"]
 
 
@@ -26,6 +26,13 @@ class Parser(argparse.ArgumentParser):
 def log(message: str) -> None:
     """A progress or log line with a timestamp, on stderr."""
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of the command: one plain line ``wq: warning: <text>`` on stderr (a warning
+    from outside wq keeps its category name: ``wq: warning: RuntimeWarning: ...``)."""
+    kind = "" if category.__module__.startswith("wq.") else f"{category.__name__}: "
+    print(f"wq: warning: {kind}{' '.join(str(message).split())}", file=file or sys.stderr, flush=True)
 
 
 def progress(quiet: bool) -> Callable[[str], None] | None:

@@ -146,18 +146,14 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
 
 def cmd_simulate(args) -> int:
     """``wq data simulate``: write simulated sample data (atomically)."""
-    import os
-
     from wq.cli.common import log
     from wq.data import simulate
+    from wq.io import atomic_write_text
 
     fn = simulate.simulate_wetland if args.kind == "wetland" else simulate.simulate_demand
     frame = fn(start=args.start, days=args.days, seed=args.seed)
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, out)
+    atomic_write_text(out, frame.to_csv(index=False))
     log(f"wrote {len(frame)} rows to {out}")
     return 0
 

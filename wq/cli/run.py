@@ -29,8 +29,9 @@ def cmd_run(args) -> int:
     result = run_pipeline(pipe, models=models, out_dir=args.out, audit_leak=args.audit_leak,
                           progress=progress(args.quiet), augmenter_for=augmenter_for)
     if not args.quiet:
-        show = result.metrics[["model", "target", "MAPE", "pMAPE", "NSE", "KGE", "fit_seconds"]]
-        print(show.sort_values("MAPE").to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        step = ["step"] if result.metrics["step"].max() > 1 else []
+        show = result.metrics[["model", "target", *step, "MAPE", "pMAPE", "NSE", "KGE", "fit_seconds"]]
+        print(show.sort_values([*step, "MAPE"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(f"wrote {result.out_dir}/report.md ({result.seconds:.1f} s)")
     return 0
 

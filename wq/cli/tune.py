@@ -44,16 +44,6 @@ def cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
-
-
 def _workers(text: str) -> int:
     value = int(text) if text.lstrip("-").isdigit() else None
     if value is None or (value < 1 and value != -1):
@@ -78,7 +68,7 @@ def register(sub) -> None:
                     "with the lowest mean validation error over rolling-origin folds inside the training part. "
                     "The test rows are cut off before tuning; best.toml is run on them once, afterwards.")
     add_pipeline_options(p)
-    p.add_argument("--population", type=_positive_int, help="GA population size; also the batch size of the "
+    p.add_argument("--population", type=positive_int, help="GA population size; also the batch size of the "
                    "baselines ([tune] population)")
     p.add_argument("--generations", type=int, help="GA generations after generation 0 ([tune] generations)")
     p.add_argument("--strategy", choices=["ga", "random", "optuna", "all"],
@@ -87,11 +77,11 @@ def register(sub) -> None:
     p.add_argument("--scheduler", help="Dask scheduler address (tcp://host:8786), or 'local' for a local cluster")
     p.add_argument("--out", help="output folder (default reports/<pipeline name>/tune)")
     p.add_argument("--resume", action="store_true", help="continue the run whose checkpoint is in --out")
-    p.add_argument("--max-evals", type=_positive_int, help="stop after this many evaluations, keeping the best")
+    p.add_argument("--max-evals", type=positive_int, help="stop after this many evaluations, keeping the best")
     p.add_argument("--time-limit", type=_seconds, help="stop after this many seconds per strategy, keeping the best")
-    p.add_argument("--folds", type=_positive_int, help="rolling-origin folds inside the training part")
+    p.add_argument("--folds", type=positive_int, help="rolling-origin folds inside the training part")
     p.add_argument("--metric", help="fitness metric (MAPE, pMAPE, RMSE, MAE, NSE, KGE, EVS, R; default MAPE)")
-    p.add_argument("--eval-threads", type=_positive_int, default=1,
+    p.add_argument("--eval-threads", type=positive_int, default=1,
                    help="torch threads inside each evaluation (default 1; fixed so results do not depend on workers)")
     p.set_defaults(func=cmd_tune)
     for action in p._actions:  # the shared --epochs means the tuning runs' epochs here

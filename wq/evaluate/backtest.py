@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from wq.errors import ConfigError
-from wq.evaluate.metrics import METRICS, all_metrics
+from wq.evaluate.metrics import METRICS, MetricWarning, all_metrics
 
-METRIC_COLUMNS = ["model", "target", *METRICS, "fit_seconds"]
+METRIC_COLUMNS = ["model", "target", "step", *METRICS, "fit_seconds"]
 
 
 def split_point(n: int, test: float) -> int:
@@ -56,7 +56,8 @@ def score(pred: pd.DataFrame, q: float = 0.9, zeros: str = "skip", observed_mask
           by_step: bool = False) -> pd.DataFrame:
     """Metrics per model and target (and step when ``by_step``) of a predictions frame with columns
     model, target, time, observed, predicted (and step). ``observed_mask`` (time x target, True where the value
-    was really observed rather than filled by the data layer) limits scoring to real observations."""
+    was really observed rather than filled by the data layer) limits scoring to real observations. A
+    :class:`~wq.evaluate.metrics.MetricWarning` is raised again with the model, target (and step) it concerns."""
     rows = []
     keys = ["model", "target"] + (["step"] if by_step else [])
     for key, grp in pred.groupby(keys, sort=False):
@@ -64,7 +65,15 @@ def score(pred: pd.DataFrame, q: float = 0.9, zeros: str = "skip", observed_mask
             target = grp["target"].iloc[0]
             keep = observed_mask[target].reindex(pd.DatetimeIndex(grp["time"])).fillna(False).to_numpy(bool)
             grp = grp[keep]
-        m = all_metrics(grp["observed"].to_numpy(), grp["predicted"].to_numpy(), q=q, zeros=zeros)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MetricWarning)
+            m = all_metrics(grp["observed"].to_numpy(), grp["predicted"].to_numpy(), q=q, zeros=zeros)
+        where = ", ".join(f"{k} {v}" for k, v in zip(keys, key))
+        for w in caught:
+            if issubclass(w.category, MetricWarning):
+                warnings.warn(f"{where}: {w.message}", MetricWarning, stacklevel=2)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         rows.append({**dict(zip(keys, key)), **m, "n": len(grp)})
     return pd.DataFrame(rows)
 
@@ -112,7 +121,8 @@ class SplitResult:
 
 def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: Callable[[str], None] | None = None,
                    observed_mask: pd.DataFrame | None = None, augmenter_for: Callable | None = None) -> SplitResult:
-    """Fit each model on the training part of ``frame`` and score it on the test part."""
+    """Fit each model on the training part of ``frame`` and score it on the test part: ``metrics`` has one
+    row per model, target and forecast step (step 1 .. horizon; 1 alone for one-step models)."""
     start = split_point(len(frame), pipeline.split.test)
     train = frame.iloc[:start]
     q, zeros = pipeline.evaluate.peak_quantile, pipeline.evaluate.zeros
@@ -127,15 +137,16 @@ def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: C
         fit_seconds = time.perf_counter() - t0
         out = forecast_period(model, frame, start)
         out.insert(0, "model", name)
-        by_step = model.horizon > 1
-        m = score(out, q=q, zeros=zeros, observed_mask=observed_mask, by_step=by_step)
+        m = score(out, q=q, zeros=zeros, observed_mask=observed_mask, by_step=True)
+        order = {t: i for i, t in enumerate(model.targets)}  # rows: target (pipeline order), then step
+        m = m.sort_values(["target", "step"], key=lambda c: c.map(order) if c.name == "target" else c,
+                          kind="stable")
         m["fit_seconds"] = fit_seconds
         preds.append(out)
         metrics.append(m)
         fitted[name] = model
     metrics_df = pd.concat(metrics, ignore_index=True)
-    cols = ["model", "target"] + (["step"] if "step" in metrics_df else []) + list(METRICS) + ["fit_seconds", "n"]
-    return SplitResult(metrics_df[cols], pd.concat(preds, ignore_index=True), fitted)
+    return SplitResult(metrics_df[[*METRIC_COLUMNS, "n"]], pd.concat(preds, ignore_index=True), fitted)
 
 
 def rolling_origin_splits(n: int, folds: int, block: int, min_train: int) -> list[tuple[int, int]]:

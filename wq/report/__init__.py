@@ -4,6 +4,7 @@ from wq.report.figures import (
     axis_label,
     model_colours,
     plot_forecasts,
+    plot_lead_time,
     plot_mape_bars,
     plot_residuals,
     plot_scatter,
@@ -20,4 +21,5 @@ __all__ = [
     "plot_scatter",
     "plot_residuals",
     "plot_mape_bars",
+    "plot_lead_time",
 ]

@@ -8,7 +8,9 @@ one colour in every figure (:func:`model_colours`); the observations are black.
     window around the highest observation;
 (b) :func:`plot_scatter`     observed vs predicted, one small panel per model, 1:1 line, R in the title;
 (c) :func:`plot_residuals`   residual = observed - predicted over time, one panel per model;
-(d) :func:`plot_mape_bars`   MAPE and pMAPE per model, grouped bars.
+(d) :func:`plot_mape_bars`   MAPE and pMAPE per model, grouped bars;
+(e) :func:`plot_lead_time`   MAPE and MAE against the forecast step (lead time), one line per model
+    (multi-step forecasts).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "plot_scatter",
     "plot_residuals",
     "plot_mape_bars",
+    "plot_lead_time",
 ]
 
 DPI = 110
@@ -312,4 +315,33 @@ def plot_mape_bars(
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(f"{target}: MAPE and pMAPE per model, test period (lower is better)")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    return _save(fig, path)
+
+
+def plot_lead_time(
+    metrics: pd.DataFrame, target: str, path: Path, colours: Mapping[str, str]
+) -> Path:
+    """(e) Error against lead time: MAPE (left) and MAE (right) per forecast step, one line per model.
+
+    ``metrics``: one target's rows with columns model, step, MAPE, MAE (one row per model and step).
+    A step h is the forecast made h steps before the time it forecasts, so the lines show how skill
+    decays with the lead time.
+    """
+    steps = np.sort(metrics["step"].unique())
+    fig = Figure(figsize=(10, 4.0))
+    fig.subplots_adjust(left=0.07, right=0.83, bottom=0.13, top=0.85, wspace=0.25)
+    axes = fig.subplots(1, 2)
+    order = metrics[metrics["step"] == steps[0]].sort_values(["MAPE", "model"], kind="stable")["model"]
+    models = list(dict.fromkeys([*order, *metrics["model"]]))
+    for ax, col, unit in ((axes[0], "MAPE", "MAPE [%]"), (axes[1], "MAE", axis_label(target, "MAE"))):
+        for m in models:
+            rows = metrics[metrics["model"] == m].sort_values("step")
+            ax.plot(rows["step"], rows[col], color=colours[m], marker="o", ms=4, lw=1.3, label=m)
+        ax.set_xticks(steps)
+        ax.set_xlabel("forecast step (lead time)")
+        ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
+        ax.set_title(f"{col} by lead time", fontsize=10)
+    fig.suptitle(f"{target}: error against lead time, test period (lower is better)")
+    axes[1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, frameon=False)
     return _save(fig, path)

@@ -2,9 +2,11 @@
 
 Layout of ``report.md`` (text depends only on the inputs, so re-running gives the same file):
 title; notes as a bullet list (data, split, settings); per target a metrics table (sorted by
-MAPE, best value per column in bold) and the four figures of :mod:`wq.report.figures`; extra
-sections as given; when an audit frame is given, a "Leakage audit" section that puts causal and
-offline (whole-series) wavelet denoising side by side per model.
+MAPE, best value per column in bold; one table per forecast step when the metrics have several
+steps) and the figures of :mod:`wq.report.figures` (forecasts, scatter, residuals and bars of
+step 1, plus error against lead time for multi-step forecasts); extra sections as given; when an
+audit frame is given, a "Leakage audit" section that puts causal and offline (whole-series)
+wavelet denoising side by side per model (and step).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ __all__ = ["write_report", "METRIC_COLUMNS", "PREDICTION_COLUMNS", "AUDIT_METRIC
 
 METRIC_COLUMNS: tuple[str, ...] = ("model", "target", *METRICS, "fit_seconds")
 PREDICTION_COLUMNS: tuple[str, ...] = ("time", "model", "target", "observed", "predicted")
+STEP = "step"
+"""Optional column of metrics, predictions and audit: the forecast step (lead time) 1 .. horizon."""
 AUDIT_METRICS: tuple[str, ...] = ("MAPE", "pMAPE", "RMSE", "NSE", "KGE")
 """Metrics shown causal vs offline in the leakage audit (those present in the audit frame)."""
 
@@ -51,12 +55,19 @@ METRIC_LEGEND = (
     "perfect). fit_seconds: wall time to fit. **Bold**: best value of the column."
 )
 
+STEP_LEGEND = (
+    "Step s is the forecast made s steps ahead: from the origin t (data up to t) for the time "
+    "t + s. One table per step."
+)
+
 FIGURE_KINDS: tuple[tuple[str, str], ...] = (
     ("forecasts", "Observed and predicted over the test period, with a zoom on the highest peak"),
     ("scatter", "Observed vs predicted per model, 1:1 line"),
     ("residuals", "Residuals (observed − predicted) over time"),
     ("mape", "MAPE and pMAPE per model"),
+    ("lead_time", "MAPE and MAE against the forecast step (lead time), one line per model"),
 )
+MULTI_STEP_ONLY = ("lead_time",)
 
 
 # --------------------------------------------------------------------------- validation
@@ -81,6 +92,18 @@ def _check_unique(frame: pd.DataFrame, keys: list[str], what: str, hint: str = "
         )
 
 
+def _check_step(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """The frame with its optional 'step' column as int; DataError naming the row of a bad step."""
+    if STEP not in frame:
+        return frame
+    step = pd.to_numeric(frame[STEP], errors="coerce").to_numpy(dtype=float)
+    bad = ~(np.isfinite(step) & (step >= 1) & (step == np.floor(step)))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(f"{what} column 'step' must hold integers >= 1; row {i} has {frame[STEP].iloc[i]!r}")
+    return frame.assign(**{STEP: step.astype(int)})
+
+
 def _check_metrics(metrics: pd.DataFrame, what: str, extra: Sequence[str] = ()) -> pd.DataFrame:
     _require(metrics, METRIC_COLUMNS, what)
     if metrics.empty:
@@ -88,18 +111,23 @@ def _check_metrics(metrics: pd.DataFrame, what: str, extra: Sequence[str] = ()) 
     for col in (*METRICS, "fit_seconds"):
         if not pd.api.types.is_numeric_dtype(metrics[col]):
             raise DataError(f"{what} column {col!r} is not numeric")
-    metrics = metrics.astype({"model": str, "target": str})
-    _check_unique(metrics, ["model", "target", *extra], what)
+    metrics = _check_step(metrics, what).astype({"model": str, "target": str})
+    keys = ["model", "target", *extra] + ([STEP] if STEP in metrics else [])
+    _check_unique(metrics, keys, what, "" if STEP in metrics else "; give a 'step' column for multi-step metrics")
     return metrics
 
 
 def _check_predictions(pred: pd.DataFrame) -> pd.DataFrame:
+    """Validated predictions of the first forecast step (all rows when there is no 'step' column)."""
     _require(pred, PREDICTION_COLUMNS, "predictions")
     if pred.empty:
         raise DataError("predictions has no rows")
     for col in ("observed", "predicted"):
         if not pd.api.types.is_numeric_dtype(pred[col]):
             raise DataError(f"predictions column {col!r} is not numeric")
+    pred = _check_step(pred, "predictions")
+    if STEP in pred:
+        pred = pred[pred[STEP] == pred[STEP].min()]
     pred = pred.astype({"model": str, "target": str})
     _check_unique(
         pred,
@@ -140,8 +168,18 @@ def _metrics_table(rows: pd.DataFrame) -> str:
     return markdown_table(table, bold_best=bold, decimals=DECIMALS)
 
 
-def _audit_table(audit: pd.DataFrame, target: str) -> str:
-    rows = audit[audit["target"] == target]
+def _steps(frame: pd.DataFrame) -> list[int]:
+    return sorted(int(s) for s in frame[STEP].unique()) if STEP in frame else [1]
+
+
+def _by_step(rows: pd.DataFrame, steps: list[int]) -> list[tuple[int, pd.DataFrame]]:
+    """(step, rows of that step) for each step present; the rows themselves when there is one step."""
+    if len(steps) == 1:
+        return [(steps[0], rows)]
+    return [(s, rows[rows[STEP] == s]) for s in steps if (rows[STEP] == s).any()]
+
+
+def _audit_table(rows: pd.DataFrame) -> str:
     shown = [m for m in AUDIT_METRICS if m in rows.columns]
     wide = rows.pivot(index="model", columns="wavelet_mode", values=shown)
     wide = wide.reindex(columns=pd.MultiIndex.from_product([shown, ["causal", "offline"]]))
@@ -156,22 +194,94 @@ def _audit_table(audit: pd.DataFrame, target: str) -> str:
 
 
 def _audit_summary(audit: pd.DataFrame) -> str:
-    wide = audit.pivot_table(
-        index=["target", "model"], columns="wavelet_mode", values="MAPE", aggfunc="first"
-    )
+    index = ["target", "model"] + ([STEP] if STEP in audit else [])
+    wide = audit.pivot_table(index=index, columns="wavelet_mode", values="MAPE", aggfunc="first")
     if not {"causal", "offline"} <= set(wide.columns):
         return ""
     gap = (wide["offline"] - wide["causal"]).dropna()
     if gap.empty:
         return ""
     better = int((gap < 0).sum())
+    what = "model/target/step triples" if len(_steps(audit)) > 1 else "model/target pairs"
     return (
         f"Offline denoising gave a lower MAPE than causal denoising for {better} of "
-        f"{gap.size} model/target pairs (mean change {gap.mean():+.2f} percentage points)."
+        f"{gap.size} {what} (mean change {gap.mean():+.2f} percentage points)."
     )
 
 
 # --------------------------------------------------------------------------- entry point
+
+
+def _metrics_lines(metrics: pd.DataFrame, targets: list[str], steps: list[int]) -> list[str]:
+    lines = ["## Metrics", "", METRIC_LEGEND + (" " + STEP_LEGEND if len(steps) > 1 else ""), ""]
+    for t in targets:
+        rows = metrics[metrics["target"] == t]
+        if rows.empty:
+            continue
+        lines += [f"### {t}", ""]
+        for s, sub in _by_step(rows, steps):
+            if len(steps) > 1:
+                lines += [f"#### {t}, step {s}", ""]
+            lines += [_metrics_table(sub).rstrip("\n"), ""]
+    return lines
+
+
+def _figure_lines(
+    metrics: pd.DataFrame, predictions: pd.DataFrame, targets: list[str], steps: list[int],
+    fig_dir: Path, colours: dict[str, str],
+) -> list[str]:
+    """Draw each target's figures into ``fig_dir``; the Markdown that shows them."""
+    slugs = _slugs(targets)
+    multi = len(steps) > 1
+    plots = {"forecasts": F.plot_forecasts, "scatter": F.plot_scatter, "residuals": F.plot_residuals}
+    lines = ["## Figures", ""]
+    if multi:
+        ahead = "one step" if steps[0] == 1 else f"{steps[0]} steps"
+        lines += [f"Forecasts, scatter, residuals and bars show step {steps[0]} (the forecast made {ahead} "
+                  f"ahead); the lead-time figure shows every step.", ""]
+    for t in targets:
+        pred = predictions[predictions["target"] == t]
+        rows = metrics[metrics["target"] == t]
+        first = rows[rows[STEP] == steps[0]] if STEP in rows else rows
+        made: list[tuple[str, str]] = []
+        for kind, caption in FIGURE_KINDS:
+            name = f"{slugs[t]}_{kind}.png"
+            if kind in MULTI_STEP_ONLY:
+                if not multi or rows.empty:
+                    continue
+                F.plot_lead_time(rows, t, fig_dir / name, colours)
+            elif kind == "mape":
+                if first.empty:
+                    continue
+                F.plot_mape_bars(first, t, fig_dir / name, colours)
+            else:
+                if pred.empty:
+                    continue
+                plots[kind](pred, t, fig_dir / name, colours)
+            if multi and kind not in MULTI_STEP_ONLY:
+                caption = f"{caption} (step {steps[0]})"
+            made.append((caption, f"figures/{name}"))
+        if made:
+            lines += [f"### {t}", ""]
+            for caption, rel in made:
+                alt = re.sub(r"[\[\]]", "", f"{t}: {caption}")
+                lines += [f"**{caption}.**", "", f"![{alt}]({rel})", ""]
+    return lines
+
+
+def _audit_lines(audit: pd.DataFrame) -> list[str]:
+    lines = ["## Leakage audit", "", LEAKAGE_TEXT, ""]
+    summary = _audit_summary(audit)
+    if summary:
+        lines += [summary, ""]
+    steps = _steps(audit)
+    for t in dict.fromkeys(audit["target"]):
+        lines += [f"### {t}", ""]
+        for s, sub in _by_step(audit[audit["target"] == t], steps):
+            if len(steps) > 1:
+                lines += [f"#### {t}, step {s}", ""]
+            lines += [_audit_table(sub).rstrip("\n"), ""]
+    return lines
 
 
 def write_report(
@@ -185,12 +295,14 @@ def write_report(
 ) -> Path:
     """Write ``out_dir/report.md`` and ``out_dir/figures/*.png``; return the path of report.md.
 
-    ``metrics``: one row per model and target, columns model, target, MAPE, pMAPE, EVS, R, RMSE,
-    MAE, NSE, KGE, fit_seconds. ``predictions``: columns time, model, target, observed,
-    predicted over the test period, one row per model, target and time. ``notes``: bullet
-    lines (data, split, settings). ``sections``: extra (heading, markdown text) pairs.
-    ``audit``: a metrics frame with an extra column ``wavelet_mode`` ("causal"/"offline"); when
-    given, a "Leakage audit" section compares the two modes per model. Bad frames raise
+    ``metrics``: one row per model and target (and ``step``, optional), columns model, target,
+    MAPE, pMAPE, EVS, R, RMSE, MAE, NSE, KGE, fit_seconds. With several steps the report has a
+    table per step and an error-against-lead-time figure per target. ``predictions``: columns
+    time, model, target, observed, predicted (optional ``step``: the first step is drawn) over
+    the test period, one row per model, target and time. ``notes``: bullet lines (data, split,
+    settings). ``sections``: extra (heading, markdown text) pairs. ``audit``: a metrics frame
+    with an extra column ``wavelet_mode`` ("causal"/"offline"); when given, a "Leakage audit"
+    section compares the two modes per model (and step). Bad frames raise
     :class:`wq.errors.DataError` naming the frame, column and row.
     """
     metrics = _check_metrics(metrics, "metrics")
@@ -213,7 +325,7 @@ def write_report(
     fig_dir.mkdir(parents=True, exist_ok=True)
 
     targets = list(dict.fromkeys([*metrics["target"], *predictions["target"]]))
-    slugs = _slugs(targets)
+    steps = _steps(metrics)
     all_models = list(dict.fromkeys([*metrics["model"], *predictions["model"]]))
     if audit is not None:
         all_models = list(dict.fromkeys([*all_models, *audit["model"]]))
@@ -222,51 +334,12 @@ def write_report(
     lines: list[str] = [f"# {title}", ""]
     if notes:
         lines += [f"- {n}" for n in notes] + [""]
-
-    lines += ["## Metrics", "", METRIC_LEGEND, ""]
-    for t in targets:
-        rows = metrics[metrics["target"] == t]
-        if rows.empty:
-            continue
-        lines += [f"### {t}", "", _metrics_table(rows).rstrip("\n"), ""]
-
-    lines += ["## Figures", ""]
-    for t in targets:
-        pred = predictions[predictions["target"] == t]
-        rows = metrics[metrics["target"] == t]
-        made: list[tuple[str, str]] = []
-        for kind, caption in FIGURE_KINDS:
-            name = f"{slugs[t]}_{kind}.png"
-            if kind == "mape":
-                if rows.empty:
-                    continue
-                F.plot_mape_bars(rows, t, fig_dir / name, colours)
-            else:
-                if pred.empty:
-                    continue
-                plot = {
-                    "forecasts": F.plot_forecasts,
-                    "scatter": F.plot_scatter,
-                    "residuals": F.plot_residuals,
-                }[kind]
-                plot(pred, t, fig_dir / name, colours)
-            made.append((caption, f"figures/{name}"))
-        if made:
-            lines += [f"### {t}", ""]
-            for caption, rel in made:
-                alt = re.sub(r"[\[\]]", "", f"{t}: {caption}")
-                lines += [f"**{caption}.**", "", f"![{alt}]({rel})", ""]
-
+    lines += _metrics_lines(metrics, targets, steps)
+    lines += _figure_lines(metrics, predictions, targets, steps, fig_dir, colours)
     for heading, text in sections:
         lines += [f"## {heading}", "", str(text).strip(), ""]
-
     if audit is not None:
-        lines += ["## Leakage audit", "", LEAKAGE_TEXT, ""]
-        summary = _audit_summary(audit)
-        if summary:
-            lines += [summary, ""]
-        for t in dict.fromkeys(audit["target"]):
-            lines += [f"### {t}", "", _audit_table(audit, t).rstrip("\n"), ""]
+        lines += _audit_lines(audit)
 
     path = out_dir / "report.md"
     path.write_text("\n".join(lines).rstrip("\n") + "\n", encoding="utf-8")

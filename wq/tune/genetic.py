@@ -29,7 +29,6 @@ import logging
 import math
 import os
 import random
-import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
@@ -40,6 +39,7 @@ import numpy as np
 from deap import base, tools
 
 from wq.errors import ConfigError
+from wq.io import atomic_write_text
 from wq.tune.evaluation import (
     Evaluator,
     LogFn,
@@ -60,6 +60,7 @@ from wq.tune.space import Space
 
 CHECKPOINT_FORMAT = "wq-tune-ga-checkpoint"
 CHECKPOINT_VERSION = 1
+LOGBOOK_HEADER = ("gen", "nevals", "ntrained", "nfailed", "evals", "min", "mean", "max", "std", "best")
 
 
 class FitnessMin(base.Fitness):
@@ -154,6 +155,67 @@ def _record_state(rec: Mapping[str, Any]) -> dict[str, Any]:
 def _record_from_state(rec: Mapping[str, Any]) -> dict[str, Any]:
     floats = {"min", "mean", "max", "std", "best", "elapsed"}
     return {k: (j2f(v) if k in floats else v) for k, v in rec.items()}
+
+
+_ROW_KEYS = ("generation", "individual", "key", "fitness", "seconds", "cached", "error", "seed")
+
+
+def _items(state: Mapping[str, Any], key: str) -> list:
+    value = state[key]
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _vector(v: Any, dim: int) -> list[float]:
+    if not isinstance(v, list) or len(v) != dim or not all(isinstance(u, (int, float)) and 0.0 <= u <= 1.0
+                                                           for u in v):
+        raise ValueError(f"expected a list of {dim} numbers in [0, 1], got {v!r:.80}")
+    return v
+
+
+def restore_checkpoint(state: Mapping[str, Any], path: Path, dim: int) -> dict[str, Any]:
+    """The GA's objects from a checkpoint's JSON ``state`` whose format, version and settings were checked:
+    generation, population, hall_of_fame, logbook, rows, cache, random_state, elapsed. Every key is checked
+    for the structure the GA needs (``dim`` genes per vector); ConfigError naming the file and the key."""
+    key = "generation"
+    try:
+        out: dict[str, Any] = {"generation": int(state["generation"])}
+        for key in ("population", "hall_of_fame"):
+            out[key] = [_ind_from_state({"vector": _vector(s["vector"], dim), "fitness": s["fitness"]})
+                        for s in _items(state, key)]
+        key = "logbook"
+        records = _items(state, key)
+        for rec in records:
+            missing = [c for c in LOGBOOK_HEADER if c not in rec]
+            if missing:
+                raise KeyError(missing[0])
+        out["logbook"] = [_record_from_state(rec) for rec in records]
+        key = "evaluations"
+        rows = _items(state, key)
+        for row in rows:
+            missing = [c for c in _ROW_KEYS if c not in row]
+            if missing:
+                raise KeyError(missing[0])
+            if not isinstance(row["key"], list) or len(row["key"]) != dim:
+                raise ValueError(f"'key' must list {dim} values")
+        out["rows"] = Evaluator.rows_from_state(rows)
+        key = "cache"
+        cache = _items(state, key)
+        if any(not isinstance(c, list) or len(c) != 5 or not isinstance(c[0], list) or len(c[0]) != dim
+               for c in cache):
+            raise ValueError(f"entries must be [key of {dim} values, fitness, seconds, error, generation]")
+        out["cache"] = Evaluator.cache_from_state(cache)
+        key = "random_state"
+        v, internal, gauss = state[key]
+        out["random_state"] = (v, tuple(internal), gauss)
+        random.Random().setstate(out["random_state"])
+        key = "elapsed"
+        out["elapsed"] = float(state[key])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(f"GA checkpoint {path}: key {key!r} is missing or malformed ({type(exc).__name__}: "
+                          f"{exc}); resume from an intact checkpoint or start a new run without --resume") from None
+    return out
 
 
 _OPTION_NAMES = ("population", "generations", "cxpb", "mutpb", "indpb", "selection", "tournsize", "crossover",
@@ -306,20 +368,8 @@ class GeneticTuner:
     def _write_checkpoint(self, snapshot: dict[str, Any], evaluator: Evaluator) -> None:
         if self.checkpoint is None:
             return
-        path = Path(self.checkpoint)
-        path.parent.mkdir(parents=True, exist_ok=True)
         state = {**snapshot, "cache": evaluator.cache_state()}
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(state, fh, allow_nan=False)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        atomic_write_text(self.checkpoint, json.dumps(state, allow_nan=False))
 
     def _read_checkpoint(self, settings: dict[str, Any]) -> dict[str, Any]:
         path = Path(self.checkpoint)
@@ -331,11 +381,13 @@ class GeneticTuner:
                 or state.get("version") != CHECKPOINT_VERSION:
             raise ConfigError(f"{path} is not a wq GA checkpoint (format {CHECKPOINT_FORMAT} v{CHECKPOINT_VERSION})")
         old = state.get("settings", {})
+        if not isinstance(old, dict):
+            raise ConfigError(f"GA checkpoint {path}: key 'settings' must be a table, got {type(old).__name__}")
         differ = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
         if differ:
             raise ConfigError(f"GA checkpoint {path} was made with other settings ({', '.join(differ)}); "
                               f"resume with the same settings or start a new run")
-        return state
+        return restore_checkpoint(state, path, self.space.dim)
 
     # --- run -------------------------------------------------------------------------------------------
     def run(self, resume: bool = False) -> TuneResult:
@@ -354,24 +406,20 @@ class GeneticTuner:
         for name, fn in (("min", fmin), ("mean", fmean), ("max", fmax), ("std", fstd)):
             stats.register(name, fn)
         logbook = tools.Logbook()
-        logbook.header = ["gen", "nevals", "ntrained", "nfailed", "evals", "min", "mean", "max", "std", "best"]
+        logbook.header = list(LOGBOOK_HEADER)
         rng = random.Random(int(self.seed))
         pop: list[Individual] = []
         gen_done, elapsed_before = -1, 0.0
         cache, rows = {}, []
         if resume and Path(self.checkpoint).exists():
             state = self._read_checkpoint(settings)
-            gen_done = int(state["generation"])
-            pop = [_ind_from_state(s) for s in state["population"]]
-            items = [_ind_from_state(s) for s in state["hall_of_fame"]]
+            gen_done, pop, items = state["generation"], state["population"], state["hall_of_fame"]
             hof.items, hof.keys = items, [ind.fitness for ind in reversed(items)]
             for rec in state["logbook"]:
-                logbook.record(**_record_from_state(rec))
-            rows = Evaluator.rows_from_state(state["evaluations"])
-            cache = Evaluator.cache_from_state(state["cache"])
-            v, internal, gauss = state["random_state"]
-            rng.setstate((v, tuple(internal), gauss))
-            elapsed_before = float(state["elapsed"])
+                logbook.record(**rec)
+            rows, cache = state["rows"], state["cache"]
+            rng.setstate(state["random_state"])
+            elapsed_before = state["elapsed"]
             log(f"ga: resuming {self.checkpoint} after generation {gen_done} ({len(cache)} evaluations)")
         elif resume:
             log(f"ga: no checkpoint at {self.checkpoint}; starting a new run")

@@ -14,9 +14,14 @@ Flow of :func:`tune_pipeline`:
 4. run ``best.toml`` once on the test period (:func:`wq.run.run_pipeline`, the tuned model and persistence)
    into ``best_run/``: the only time the test rows are used, after every choice is made.
 
+Steps 3 and 4 write into a hidden folder beside the output folder, swapped in when they are done
+(:func:`wq.io.replace_dir`, with the resume state copied over): an interrupted or failed run leaves the
+previous outputs as they were.
+
 Resumable: the GA checkpoints to ``checkpoint.json`` after every generation; a finished baseline keeps its
-result in ``result_<strategy>.json``. Both record a fingerprint of the pipeline and training rows, and a
-resume with another fingerprint or other search settings is refused.
+result in ``result_<strategy>.json``. Both live in the output folder while the search runs (written
+atomically), record a fingerprint of the pipeline and training rows, and a resume with another fingerprint or
+other search settings is refused.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import copy
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +40,7 @@ import pandas as pd
 
 from wq.config import Pipeline
 from wq.errors import ConfigError, DataError
+from wq.io import atomic_write_text, check_output_dir, replace_dir
 from wq.tune.baselines import OptunaSearch, RandomSearch
 from wq.tune.evaluation import TuneResult
 from wq.tune.genetic import GeneticTuner
@@ -106,9 +113,17 @@ def _absolute_paths(pipeline: Pipeline, data_path: str | Path | None = None) -> 
 
 
 def _write_json(path: Path, state: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(state, allow_nan=False), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(state, allow_nan=False))
+
+
+RESUME_FILES = ("checkpoint.json", "result_*.json")
+"""The resume state in a tuning folder: carried into each new version of the folder."""
+
+
+def _carry_resume_state(old: Path, new: Path) -> None:
+    for pattern in RESUME_FILES:
+        for path in sorted(old.glob(pattern)):
+            shutil.copy2(path, new / path.name)
 
 
 def _baseline(cls: type, name: str, out: Path, space: Space, objective: PipelineObjective, *, budget: int,
@@ -124,9 +139,16 @@ def _baseline(cls: type, name: str, out: Path, space: Space, objective: Pipeline
             state = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from None
+        if not isinstance(state, dict):
+            raise ConfigError(f"{path} is not a wq tuning result (a JSON table with key 'format' = "
+                              f"{RESULT_FORMAT!r}); delete it or start without --resume")
         if state.get("format") == RESULT_FORMAT and state.get("settings") == settings:
             log(f"{name}: finished result found in {path}; not run again")
-            return TuneResult.from_state(state["result"])
+            try:
+                return TuneResult.from_state(state["result"])
+            except (ConfigError, KeyError) as exc:
+                raise ConfigError(f"{path}: key 'result' is malformed ({exc}); delete it or start without "
+                                  f"--resume") from None
         log(f"{name}: {path} was made with other settings; running {name} again")
     res = cls(space, objective, budget, seed, batch=batch, workers=workers, scheduler=scheduler,
               time_limit=time_limit, initial=initial, log=log).run()
@@ -186,8 +208,8 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
         raise ConfigError(f"test_runs must be 'best', 'each' or 'none', got {test_runs!r}")
     log = progress or (lambda message: None)
     t = tune_settings(pipeline)
-    out = Path(out_dir) if out_dir else Path("reports") / pipeline.name / "tune"
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_output_dir(Path(out_dir) if out_dir else Path("reports") / pipeline.name / "tune")
+    out.mkdir(parents=True, exist_ok=True)  # the resume state lives here while the search runs
     space, notes = pipeline_space(pipeline)
 
     frame, mask, data_notes = load_frame(pipeline, data_path)
@@ -229,14 +251,33 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
                                       log=log)
 
     shown = {k: _notes_column(r, space, base) for k, r in results.items()}
-    paths = write_tune_outputs(out, shown, space, report=None)
     finite = {k: r for k, r in results.items() if r.best_params is not None and math.isfinite(r.best_fitness)}
     if not finite:
+        with replace_dir(out) as tmp:
+            write_tune_outputs(tmp, shown, space, report=None)
+            _carry_resume_state(out, tmp)
         errors = [e for r in results.values() for e in r.evaluations.get("error", pd.Series(dtype=object)).dropna()]
         first = errors[0] if errors else "nothing was evaluated (budget or time limit too small?)"
         raise DataError(f"tuning {pipeline.name}: no evaluation succeeded; first error: {first} "
-                        f"(every evaluation is in {paths['evaluations']})")
+                        f"(every evaluation is in {out / 'evaluations.csv'})")
     best_strategy = min(finite, key=lambda k: (finite[k].best_fitness, names.index(k)))
+    with replace_dir(out) as tmp:
+        outcome = _write_outcome(tmp, out, pipeline, base, t, space, shown, finite, best_strategy, results, initial,
+                                 notes + [f"data layer: {n}" for n in data_notes], test_runs, progress, log,
+                                 train.index, frame.index[start:])
+        _carry_resume_state(out, tmp)
+    outcome.best_pipeline = Pipeline.load(outcome.paths["best"])  # what `wq run best.toml` will read
+    return outcome
+
+
+def _write_outcome(tmp: Path, out: Path, pipeline: Pipeline, base: Pipeline, t: dict, space: Space,
+                   shown: dict[str, TuneResult], finite: dict[str, TuneResult], best_strategy: str,
+                   results: dict[str, TuneResult], initial: dict | None, notes: list[str], test_runs: str,
+                   progress: Callable[[str], None] | None, log: Callable[[str], None],
+                   train_index: pd.DatetimeIndex, test_index: pd.DatetimeIndex) -> TuneOutcome:
+    """Write every output of a finished search into ``tmp`` (to become ``out``); paths in the outcome and the
+    report name ``out``."""
+    paths = write_tune_outputs(tmp, shown, space, report=None)
 
     def tuned(params: dict[str, Any]) -> tuple[Pipeline, dict[str, Any], list[str]]:
         pipe, adjust = apply_settings(base, params)
@@ -249,29 +290,29 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
               f"rolling-origin folds inside the training part = {best_fit:.6g}.",
               f"# Settings tuned: {', '.join(space.names)}."]
     header += [f"# Adjusted: {a}" for a in adjust]
-    paths["best"] = out / "best.toml"
+    paths["best"] = tmp / "best.toml"
     paths["best"].write_text("\n".join(header) + "\n\n" + best_pipe.to_toml(), encoding="utf-8")
     best_pipe = Pipeline.load(paths["best"])  # what `wq run best.toml` will read
 
     test_frames = []
     if test_runs != "none":
-        runs = [(best_strategy, best_pipe, out / "best_run")]
+        runs = [(best_strategy, best_pipe, "best_run")]
         if test_runs == "each":
-            runs += [(k, tuned(r.best_params)[0], out / "test_runs" / k) for k, r in finite.items()
+            runs += [(k, tuned(r.best_params)[0], f"test_runs/{k}") for k, r in finite.items()
                      if k != best_strategy]
         for strategy, pipe, run_dir in runs:
-            log(f"tune {pipeline.name}: running the {strategy} best once on the test period -> {run_dir}")
-            test_frames.append(_test_run(pipe, run_dir, progress).assign(strategy=strategy))
+            log(f"tune {pipeline.name}: running the {strategy} best once on the test period -> {out / run_dir}")
+            test_frames.append(_test_run(pipe, tmp / run_dir, progress).assign(strategy=strategy))
     test = pd.concat(test_frames, ignore_index=True) if test_frames else pd.DataFrame()
     if not test.empty:
         test = test[["strategy", *[c for c in test.columns if c != "strategy"]]]
-    initial_fitness = _initial_fitness(results, space, initial)
-    outcome = TuneOutcome(out, results, space, best_strategy, best_params, best_fit, best_pipe, initial,
-                          initial_fitness, test, paths, notes + [f"data layer: {n}" for n in data_notes],
-                          train_rows=len(train), test_rows=len(frame) - start)
+    paths = {k: out / p.relative_to(tmp) for k, p in paths.items()}
     paths["report"] = out / "report.md"
-    paths["report"].write_text(tune_report_markdown(outcome, pipeline, train.index, frame.index[start:]),
-                               encoding="utf-8")
+    outcome = TuneOutcome(out, results, space, best_strategy, best_params, best_fit, best_pipe, initial,
+                          _initial_fitness(results, space, initial), test, paths, notes,
+                          train_rows=len(train_index), test_rows=len(test_index))
+    (tmp / "report.md").write_text(tune_report_markdown(outcome, pipeline, train_index, test_index),
+                                   encoding="utf-8")
     return outcome
 
 
@@ -326,7 +367,9 @@ def tune_report_markdown(o: TuneOutcome, pipeline: Pipeline, train_index: pd.Dat
         lines.append(f"| `{n}` | {_fmt(own.get(n, ''))} | {_fmt(o.best_params[n])} |")
     lines += [""]
     if not o.test.empty:
-        cols = [c for c in ("strategy", "model", "target", "MAPE", "pMAPE", "RMSE", "NSE", "KGE") if c in o.test]
+        step = ("step",) if "step" in o.test and o.test["step"].max() > 1 else ()
+        cols = [c for c in ("strategy", "model", "target", *step, "MAPE", "pMAPE", "RMSE", "NSE", "KGE")
+                if c in o.test]
         lines += ["## Test period (used once, after tuning, for reporting only)", "",
                   "The tuned pipeline was run once on the test period, after every choice was made; persistence "
                   "is shown for reference. Nothing here fed back into the tuning. Full run: `best_run/report.md`.",
