@@ -17,7 +17,6 @@ from wq.data.simulate import (
     Wetland,
     kcstar,
     linear_recurrence,
-    main,
     simulate_demand,
     simulate_wetland,
     water_temperature,
@@ -253,8 +252,10 @@ def test_committed_samples_equal_regeneration(name: str, tmp_path: Path) -> None
         assert committed[col].isna().equals(fresh[col].isna()), col
 
 
-def test_main_writes_both_files(tmp_path: Path) -> None:
-    assert main(["--out", str(tmp_path / "out")]) == 0
+def test_the_command_writes_both_files(tmp_path: Path) -> None:
+    from wq.cli import main
+
+    assert main(["data", "simulate", "--kind", "samples", "--out", str(tmp_path / "out")]) == 0
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(SAMPLE_FILES)
     text = (tmp_path / "out" / "wetland_daily.csv").read_text()
     assert text.startswith(",".join(WETLAND_COLUMNS) + "\n2019-01-01,")

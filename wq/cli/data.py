@@ -150,6 +150,10 @@ def cmd_simulate(args) -> int:
     from wq.data import simulate
     from wq.io import atomic_write_text
 
+    if args.kind == "samples":  # the sample files shipped with wq (wq/samples)
+        for path in simulate.write_samples(args.out, seed=args.seed).values():
+            log(f"wrote {path}")
+        return 0
     fn = simulate.simulate_wetland if args.kind == "wetland" else simulate.simulate_demand
     frame = fn(start=args.start, days=args.days, seed=args.seed)
     out = Path(args.out)
@@ -168,11 +172,12 @@ def register(sub) -> None:
     add_check_arguments(check_p)
     check_p.set_defaults(func=check_command)
     sim = dsub.add_parser("simulate", help="write simulated sample data (constructed wetland or city demand)")
-    sim.add_argument("--kind", choices=["wetland", "demand"], default="wetland")
+    sim.add_argument("--kind", choices=["wetland", "demand", "samples"], default="wetland",
+                     help="samples: both sample files of wq (wetland seed S, demand seed S + 1) into the folder --out")
     sim.add_argument("--days", type=int, default=1461)
     sim.add_argument("--start", default="2019-01-01")
     sim.add_argument("--seed", type=int, default=0)
-    sim.add_argument("--out", required=True, help="CSV file to write")
+    sim.add_argument("--out", required=True, help="CSV file to write (a folder with --kind samples)")
     sim.set_defaults(func=cmd_simulate)
 
 

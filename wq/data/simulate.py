@@ -5,7 +5,7 @@ child streams with ``Generator.spawn``, one per process, so switching noise, spi
 underlying process unchanged). Same seed -> identical frame; different seed -> different frame.
 
 The committed files ``data/wetland_daily.csv`` and ``data/demand_daily.csv`` are written by
-:func:`write_samples`; regenerate them with ``python -m wq.data.simulate --out data``.
+:func:`write_samples`; regenerate them with ``wq data simulate --kind samples --out wq/samples``.
 
 Notation: t is the day index, doy the day of year, phase(doy, p) = 2π (doy − p) / 365.25.
 Every first-order recursion x_t = a_t x_{t−1} + b_t is evaluated with a vectorised log-depth scan
@@ -14,9 +14,6 @@ Every first-order recursion x_t = a_t x_{t−1} + b_t is evaluated with a vector
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -517,18 +514,3 @@ def write_samples(directory: str | Path = "data", seed: int = 0) -> dict[str, Pa
         frame.to_csv(path, index=False, date_format="%Y-%m-%d", lineterminator="\n")
         written[name] = path
     return written
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m wq.data.simulate [--out data] [--seed 0]``: regenerate the sample CSV files."""
-    parser = argparse.ArgumentParser(prog="python -m wq.data.simulate", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default="data", help="directory to write into (default: data)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the wetland file; demand uses seed + 1")
-    args = parser.parse_args(argv)
-    for path in write_samples(args.out, seed=args.seed).values():
-        print(path)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

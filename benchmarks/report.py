@@ -173,7 +173,7 @@ def accuracy_section(out: Path) -> list[str]:
     m = _machine(out, "accuracy") or {}
     if single is None or summary is None:
         return []
-    from wq.bench.accuracy import headline
+    from benchmarks.accuracy import headline
 
     head = headline(single, summary)
     head.to_csv(out / "accuracy_headline.csv", index=False, float_format="%.6g")
@@ -307,7 +307,7 @@ def growth_section(out: Path) -> list[str]:
                  "wq forecast": "`wq forecast` (next step from the last row, from a `wq train` artifact)"}
     commands = ", ".join(described[c] for c in described if c in set(by_size["part"])) or "none"
     lines = ["## 3. Growth with data", "",
-             f"Synthetic hourly series with 4 drivers (`wq.bench.growth.synthetic_frame`); stages fitted on the "
+             f"Synthetic hourly series with 4 drivers (`benchmarks.growth.synthetic_frame`); stages fitted on the "
              f"first 60 % and applied to all rows. Times are medians of {m.get('repeats', '?')} runs; stage memory "
              "is the tracemalloc peak (numpy and Python allocations), epoch and command memory the child process's "
              f"peak resident set size above that of an idle child (one that only imports torch and wq's models: "
@@ -350,13 +350,13 @@ def write_report(out: Path) -> Path:
     """Rebuild ``out/README.md`` and its figures from the section files present in ``out``."""
     out = Path(out)
     run = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else {}
-    docs = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
+    docs = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
     try:
         link = f"[docs/benchmarks.md]({Path(os.path.relpath(docs, out.resolve())).as_posix()})"
     except ValueError:
         link = "docs/benchmarks.md"
     lines = ["# wq benchmarks", "",
-             "Made by `python pipelines/benchmark.py` (each section's command line and machine are in the table "
+             "Made by `python benchmarks/run.py` (each section's command line and machine are in the table "
              "below). "
              f"How to run it and what each number means: {link}. "
              "The machine may be shared with other work: timings are noisy, and the load average at the start and "

@@ -1,4 +1,4 @@
-"""The benchmark command: ``python pipelines/benchmark.py [--quick] [--only accuracy,speed,growth] [--out DIR]``.
+"""The benchmark command: ``python benchmarks/run.py [--quick] [--only accuracy,speed,growth] [--out DIR]``.
 
 Each section writes its CSVs and ``machine_<section>.json`` to the output folder; the report (``README.md``
 and the figures) is then rebuilt from every section's files found there, so a section can be re-run alone.
@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from wq.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 SECTIONS = ("accuracy", "speed", "growth")
 DATASETS = {"sample": "sample.toml", "fort_collins": "fort_collins.toml", "uci_plant": "uci_plant.toml",
             "dhi_inflow": "dhi_inflow.toml"}
@@ -67,7 +67,7 @@ class Settings:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python pipelines/benchmark.py",
+    p = argparse.ArgumentParser(prog="python benchmarks/run.py",
                                 description="wq benchmark suite: accuracy against peers, speed against the "
                                             "machine's limit, growth with data (issue 7).")
     p.add_argument("--quick", action="store_true", help="fewer models, epochs, folds and sizes: a few minutes")
@@ -132,14 +132,14 @@ def log(message: str) -> None:
 
 
 def _write_machine(s: Settings, section: str, extra: dict | None = None, started: float | None = None) -> None:
-    from wq.bench.machine import load_average, machine_info
+    from benchmarks.machine import load_average, machine_info
 
     info = machine_info()
     info["load_average_at_start"] = info.pop("load_average_1_5_15")
     if started is not None:
         info["load_average_at_start"] = _LOAD_AT_START.get(section, info["load_average_at_start"])
     info["mode"] = s.mode
-    info["command"] = "python pipelines/benchmark.py " + " ".join(s.argv)
+    info["command"] = "python benchmarks/run.py " + " ".join(s.argv)
     if started is not None:
         info["section_seconds"] = round(time.time() - started, 1)
     info["load_average_at_end"] = " ".join(f"{v:.2f}" for v in (load_average() or ()))
@@ -180,7 +180,7 @@ def tune_datasets(s: Settings) -> dict[str, Path]:
 
 
 def run_accuracy_section(s: Settings) -> None:
-    from wq.bench.accuracy import AccuracySettings, rolling_summary, run_accuracy
+    from benchmarks.accuracy import AccuracySettings, rolling_summary, run_accuracy
 
     t0 = time.time()
     p = s.params
@@ -210,7 +210,7 @@ def run_speed_section(s: Settings) -> None:
     import pandas as pd
     import torch
 
-    from wq.bench import speed
+    from benchmarks import speed
     from wq.config import Pipeline
     from wq.run import load_frame
 
@@ -253,7 +253,7 @@ def run_speed_section(s: Settings) -> None:
 def run_growth_section(s: Settings) -> None:
     import pandas as pd
 
-    from wq.bench.growth import run_growth, slopes
+    from benchmarks.growth import run_growth, slopes
 
     t0 = time.time()
     p = s.params
@@ -274,7 +274,7 @@ def run_suite(s: Settings) -> Path:
 
     import torch
 
-    from wq.bench.report import write_report
+    from benchmarks.report import write_report
     from wq.seed import seed_everything
 
     warnings.filterwarnings("ignore", message="possible convergence problem")
@@ -285,7 +285,7 @@ def run_suite(s: Settings) -> Path:
     runners = {"accuracy": run_accuracy_section, "speed": run_speed_section, "growth": run_growth_section}
     for section in s.sections:
         log(f"section {section} ({s.mode} mode)")
-        from wq.bench.machine import load_average
+        from benchmarks.machine import load_average
 
         _LOAD_AT_START[section] = " ".join(f"{v:.2f}" for v in (load_average() or ()))
         runners[section](s)

@@ -1,7 +1,7 @@
 """Benchmark of the scheduled batch forecast (issue 6): wall time of one `wq forecast`, process start to exit,
 for the sample pipeline; and many series (100 sites) in one call against single calls.
 
-    python pipelines/bench_batch.py [--runs 7] [--sites 100] [--single-sample 10] [--epochs 3]
+    python benchmarks/bench_batch.py [--runs 7] [--sites 100] [--single-sample 10] [--epochs 3]
                                     [--out reports/benchmarks/batch] [--work DIR]
 
 1. **One forecast, sample pipeline.** ``wq train pipelines/sample.toml`` on data/wetland_daily.csv (the sample
@@ -174,7 +174,7 @@ def write_readme(out: Path, res: dict) -> None:
     lines = [
         "# Batch forecast benchmark",
         "",
-        f"Written by `python pipelines/bench_batch.py` on {res['when']} ({res['machine']}; "
+        f"Written by `python benchmarks/bench_batch.py` on {res['when']} ({res['machine']}; "
         f"{res['cpus']} CPUs shared with other work: the 1-minute load average is in each row). "
         "Wall time of fresh processes, start to exit, after one untimed warm-up run, and the CPU time (user + sys) "
         "they used: on a loaded machine the wall time stretches with the load, the CPU time much less.",

@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from wq.bench.accuracy import family, fold_block, headline
-from wq.bench.growth import Budget, synthetic_frame
-from wq.bench.machine import loglog_slope, machine_info, median_time, traced_peak
-from wq.bench.speed import (NetShape, backward_matmul_flops, epoch_flops, forward_matmul_flops, n_parameters)
-from wq.bench.suite import MODES, settings_from_args
+from benchmarks.accuracy import family, fold_block, headline
+from benchmarks.growth import Budget, synthetic_frame
+from benchmarks.machine import loglog_slope, machine_info, median_time, traced_peak
+from benchmarks.speed import (NetShape, backward_matmul_flops, epoch_flops, forward_matmul_flops, n_parameters)
+from benchmarks.suite import MODES, settings_from_args
 from wq.errors import ConfigError
 
 torch.set_num_threads(1)
@@ -101,7 +101,7 @@ def _daily(n: int, seed: int = 0) -> pd.DataFrame:
 
 
 def test_seasonal_naive_peer_is_last_week():
-    from wq.bench.peers import statsforecast_one_step
+    from benchmarks.peers import statsforecast_one_step
 
     y = _daily(80)["y"].to_numpy()
     out = statsforecast_one_step(y, 50, 50, 80, "sf-seasonal-naive", season=7)
@@ -111,7 +111,7 @@ def test_seasonal_naive_peer_is_last_week():
 @pytest.mark.parametrize("name", ["sf-autoets", "sf-mstl"])
 def test_statsforecast_peer_is_causal(name):
     """The forecast of y[t] must not change when values after t - 1 change."""
-    from wq.bench.peers import statsforecast_one_step
+    from benchmarks.peers import statsforecast_one_step
 
     y = _daily(90)["y"].to_numpy()
     a = statsforecast_one_step(y, 60, 60, 90, name, season=7)
@@ -124,7 +124,7 @@ def test_statsforecast_peer_is_causal(name):
 
 
 def test_peer_forecasts_layout_and_alignment():
-    from wq.bench.peers import peer_forecasts
+    from benchmarks.peers import peer_forecasts
     from wq.evaluate.backtest import score
 
     frame = _daily(120)
@@ -145,7 +145,7 @@ def test_peer_forecasts_layout_and_alignment():
 
 
 def test_hgb_peer_is_causal_and_learns_a_lag_rule():
-    from wq.bench.peers import LagHGBPeer
+    from benchmarks.peers import LagHGBPeer
 
     frame = _daily(300)
     peer = LagHGBPeer(lags=7, seed=0).fit(frame, "y", ["x"], 200)
@@ -213,7 +213,7 @@ def test_bad_arguments_are_config_errors(argv):
 
 
 def test_main_exits_2_on_bad_arguments(capsys):
-    from wq.bench.suite import main
+    from benchmarks.suite import main
 
     assert main(["--only", "nothing"]) == 2
     assert "unknown section" in capsys.readouterr().err
@@ -259,7 +259,7 @@ def test_median_time_traced_peak_and_machine_info():
 def test_run_command_reports_the_childs_own_memory_and_time_out():
     import sys
 
-    from wq.bench.machine import run_command
+    from benchmarks.machine import run_command
 
     held = np.ones(40_000_000)  # 320 MB in this process: must not show up in the child's peak
     idle = run_command([sys.executable, "-c", "pass"])

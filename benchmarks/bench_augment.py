@@ -1,7 +1,7 @@
 """Benchmark of synthetic training windows (issue 5): does any generator lower the forecaster's test MAPE, against
 no augmentation and against jitter, on real data with 25 %, 50 % and 100 % of the training record?
 
-    python pipelines/bench_augment.py [--quick] [--datasets uci_plant,fort_collins]
+    python benchmarks/bench_augment.py [--quick] [--datasets uci_plant,fort_collins]
                                       [--out reports/benchmarks/augment]
 
 Datasets: UCI water treatment plant effluent (pipelines/uci_plant.toml: COD, BOD, SS next day, 5 influent
@@ -97,7 +97,7 @@ def readme(tables, metas: dict, mode_name: str, mode: dict, wall: float) -> str:
     gen_epochs = mode["generator_epochs"] or "the generators' defaults"
     k = mode["seeds"]
     lines = ["# Benchmark: synthetic training windows (issue 5)", "",
-             f"`python pipelines/bench_augment.py{' --quick' if mode_name == 'quick' else ''}` on "
+             f"`python benchmarks/bench_augment.py{' --quick' if mode_name == 'quick' else ''}` on "
              f"{time.strftime('%Y-%m-%d')}; {mode_name} mode: forecaster epochs "
              f"{mode['model_epochs'] or 'from the pipeline'}{patience}, generator epochs {gen_epochs}, ratios "
              f"{', '.join(f'{r:g}' for r in mode['ratios'])}, train fractions {', '.join(f'{f:g}' for f in FRACTIONS)}, "

@@ -1,6 +1,6 @@
 """Benchmark of the run report's figures: time to draw each figure of `wq run` for ten models.
 
-    python pipelines/bench_report.py [--models 10] [--points 500] [--steps 3] [--repeats 3] [--out reports/benchmarks/report]
+    python benchmarks/bench_report.py [--models 10] [--points 500] [--steps 3] [--repeats 3] [--out reports/benchmarks/report]
 
 One target, ``--models`` models with noisy forecasts of a seasonal series of ``--points`` test times (the size
 of a large `wq run` report); each figure of :mod:`wq.report.figures` is drawn ``--repeats`` times after one
@@ -30,7 +30,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from wq.bench.machine import machine_info  # noqa: E402
+from benchmarks.machine import machine_info  # noqa: E402
 from wq.evaluate.metrics import all_metrics  # noqa: E402
 from wq.report import figures as F  # noqa: E402
 

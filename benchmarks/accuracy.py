@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from wq.bench.peers import peer_forecasts
+from benchmarks.peers import peer_forecasts
 from wq.config import Pipeline
 from wq.errors import ConfigError, WqError
 from wq.evaluate.backtest import evaluate_folds, evaluate_split, rolling_origin_splits, score, split_point

@@ -1,6 +1,6 @@
 """The wq benchmark suite (issue 7): accuracy against peers, speed against the machine's limit, growth with data.
 
-    python pipelines/benchmark.py [--quick] [--only accuracy,speed,growth] [--out DIR] [--datasets ...]
+    python benchmarks/run.py [--quick] [--only accuracy,speed,growth] [--out DIR] [--datasets ...]
                                   [--repeats N] [--threads N] [--tune] [--tuned DATASET=TOML]
 
 Writes Markdown (README.md), PNG figures and CSVs of every number to reports/benchmarks/ (reports/benchmarks/quick/
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wq.bench.suite import main  # noqa: E402
+from benchmarks.suite import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,7 @@
 """Benchmark of `wq tune`: GA vs random search vs Optuna (TPE) at an equal evaluation budget, and evaluations
 per minute with 1 and 2 worker processes.
 
-    python pipelines/bench_tune.py [--quick] [--out reports/benchmarks/tune] [--work DIR] [--datasets ...]
+    python benchmarks/bench_tune.py [--quick] [--out reports/benchmarks/tune] [--work DIR] [--datasets ...]
 
 For each dataset (Fort Collins demand, pipelines/fort_collins.toml; UCI plant, pipelines/uci_plant.toml, skipped
 with a message when the pipeline or its data is absent) it runs ``tune_pipeline`` with strategy ``all``: the GA,
@@ -141,7 +141,7 @@ def readme(results: pd.DataFrame, thr: pd.DataFrame, mode_name: str, mode: dict,
     cols = ["dataset", "strategy", "validation_MAPE", "test_MAPE", "persistence_test_MAPE", "evaluations", "cached",
             "failed", "seconds"]
     lines = ["# Benchmark: GA vs random search vs Optuna for `wq tune`", "",
-             f"Made by `python pipelines/bench_tune.py{' --quick' if mode_name == 'quick' else ''}` on "
+             f"Made by `python benchmarks/bench_tune.py{' --quick' if mode_name == 'quick' else ''}` on "
              f"{time.strftime('%Y-%m-%d')} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
              f"Python {platform.python_version()}); total {seconds / 60:.1f} min of wall time on that machine, "
              "shared with other work at the time (see the load averages below).", "",

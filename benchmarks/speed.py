@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from wq.bench.machine import median_time
+from benchmarks.machine import median_time
 
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 ADAM_FLOPS_PER_PARAM = 12

@@ -11,7 +11,7 @@ Measurements:
 - stages (in this process): median wall time of ``repeats`` calls; peak memory = tracemalloc peak of one call
   (Python and numpy allocations, which is where these stages allocate);
 - one training epoch of an LSTM component (hidden 32, batch 64, 7 lags; the windows of the fitting rows, with
-  the validation windows evaluated as wq's loop does): :func:`wq.bench.speed.time_epoch` in a child process,
+  the validation windows evaluated as wq's loop does): :func:`benchmarks.speed.time_epoch` in a child process,
   whose peak resident memory (``os.wait4``) is reported; the child's import-only baseline is reported too;
 - commands: ``python -m wq run|train|forecast`` as child processes, median wall time and peak RSS of the runs
   (``wq run`` and ``wq train`` with ``--models dwt-pca-lstm``/the pipeline model and one epoch, so that the
@@ -35,7 +35,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from wq.bench.machine import loglog_slope, median_time, run_command, traced_peak
+from benchmarks.machine import loglog_slope, median_time, run_command, traced_peak
 
 STAGES = ("outliers", "moving_average", "scaling", "wavelet", "pca", "preprocessor", "windows")
 COMMANDS = ("wq run", "wq train", "wq forecast")
@@ -129,7 +129,7 @@ def n_components(frame: pd.DataFrame) -> int:
 
 def epoch_shape(n: int, n_inputs: int):
     """The LSTM component of the dual model on ``n`` rows: fitting and validation windows of the training part."""
-    from wq.bench.speed import NetShape
+    from benchmarks.speed import NetShape
 
     n_train_rows = int(n * TRAIN_FRACTION)
     n_fit = n_train_rows - int(round(n_train_rows * 0.2))
@@ -145,7 +145,7 @@ def _python() -> list[str]:
 
 def _env(threads: int) -> dict:
     env = dict(os.environ)
-    repo = str(Path(__file__).resolve().parents[2])
+    repo = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = repo + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env["OMP_NUM_THREADS"] = str(threads)
     return env
@@ -156,7 +156,7 @@ def epoch_in_child(n: int, n_inputs: int, repeats: int, threads: int = 1, timeou
     RuntimeError when the child fails or is killed at ``timeout``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "epoch.json"
-        res = run_command([*_python(), "-m", "wq.bench.growth", "epoch", "--n", str(n), "--inputs", str(n_inputs),
+        res = run_command([*_python(), "-m", "benchmarks.growth", "epoch", "--n", str(n), "--inputs", str(n_inputs),
                            "--repeats", str(repeats), "--threads", str(threads), "--out", str(out)],
                           env=_env(threads), timeout=timeout)
         if res.returncode != 0 or not out.exists():
@@ -405,9 +405,9 @@ def slopes(by_size: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# -- child entry point: python -m wq.bench.growth epoch ... ----------------------------------------------------
+# -- child entry point: python -m benchmarks.growth epoch ... ----------------------------------------------------
 def _main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m wq.bench.growth")
+    p = argparse.ArgumentParser(prog="python -m benchmarks.growth")
     sub = p.add_subparsers(dest="what", required=True)
     e = sub.add_parser("epoch")
     e.add_argument("--n", type=int, required=True)
@@ -418,7 +418,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     import torch
 
-    from wq.bench.speed import epoch_times
+    from benchmarks.speed import epoch_times
 
     torch.set_num_threads(args.threads)
     s = epoch_shape(args.n, args.inputs)
