@@ -183,6 +183,24 @@ def test_crafted_torch_payload_runs_no_code_and_is_one_plain_line(env, tmp_path,
     assert not marker.exists()
 
 
+def test_every_torch_loader_refuses_the_payload_in_one_line(tmp_path) -> None:
+    from wq.augment import load_generator, make_generator
+    from wq.models.base import torch_load_bytes
+
+    marker = tmp_path / "marker"
+    buf = io.BytesIO()
+    torch.save({"w": _Exec(_marker_code(marker))}, buf)
+    windows = np.random.default_rng(0).random((32, 6, 2)).astype(np.float32)
+    make_generator("vae", epochs=1).fit(windows, seed=0).save(tmp_path / "g")
+    (tmp_path / "g" / "weights.pt").write_bytes(buf.getvalue())
+    for load in (lambda: load_generator(tmp_path / "g"), lambda: torch_load_bytes(buf.getvalue())):
+        with pytest.raises(ArtifactError) as caught:
+            load()
+        text = str(caught.value)
+        assert "pickled call to exec" in text and "\x1b" not in text and "\n" not in text and len(text) < 300
+    assert not marker.exists()
+
+
 # ---------------------------------------------------------------------------------------------- signing
 
 
