@@ -417,7 +417,7 @@ def _check_fresh_enough(bm: BatchModel, fresh: FreshData, as_ofs: pd.DatetimeInd
         return
     origin = completed_origin(ref, freq, frame.index[-1]) if freq else ref
     check_one_step(complete, pd.DatetimeIndex([origin]), freq, label="the forecast origin", source=source,
-                   hint=f" (the newest {freq} period that has ended by now, {ref})")
+                   hint=f" (the newest {freq} period that has ended by now, {ref.floor('s')})")
 
 
 @dataclass
