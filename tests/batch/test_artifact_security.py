@@ -145,7 +145,8 @@ def test_crafted_skops_payload_runs_no_code_and_exits_2(env, tmp_path) -> None:
     assert proc.returncode == 2, proc.stderr
     assert not marker.exists()  # the attacker's code did not run
     err = proc.stderr.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("wq: error: artifact ") and "numpy.testing._private.utils.runstring" in err[0]
+    assert len(err) == 1 and err[0].startswith("wq: error: artifact ")
+    assert "numpy.testing._private.utils.runstring" in err[0]
     assert "Traceback" not in proc.stderr
 
 

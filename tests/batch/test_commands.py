@@ -148,7 +148,8 @@ def test_backfill_then_score(cli_env, tmp_path, capsys) -> None:
 def test_csv_output_and_dry_run(cli_env, tmp_path, capsys) -> None:
     out = tmp_path / "f.csv"
     d1 = upto(cli_env["sim"], "2019-07-03", tmp_path / "d.csv")
-    base = ["forecast", "--artifact", str(cli_env["naive"]), "--data", str(d1), "--quiet", "--now", morning_after("2019-07-03")]
+    base = ["forecast", "--artifact", str(cli_env["naive"]), "--data", str(d1), "--quiet",
+            "--now", morning_after("2019-07-03")]
     assert main([*base, "--csv", str(out)]) == 0 and main([*base, "--csv", str(out)]) == 0
     assert len(pd.read_csv(out)) == 4
     capsys.readouterr()

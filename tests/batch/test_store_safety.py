@@ -4,6 +4,7 @@ two processes migrating at once lose nothing."""
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sqlite3
@@ -97,7 +98,8 @@ def read_only(folder: Path):
     try:
         if os.geteuid() == 0:
             for p in [*files, folder]:
-                if shutil.which("chattr") and subprocess.run(["chattr", "+i", str(p)], capture_output=True).returncode == 0:
+                done = shutil.which("chattr") and subprocess.run(["chattr", "+i", str(p)], capture_output=True)
+                if done and done.returncode == 0:
                     immutable.append(p)
         try:
             (folder / "probe").touch()
@@ -134,7 +136,7 @@ def test_a_read_only_copy_of_a_store_can_be_scored(tmp_path, capsys) -> None:
         latest = capsys.readouterr().out
         assert "scored forecasts: 14" in first and first != latest
         assert main(["forecast-history", "--store", str(db), "--revised"]) == 0
-        history = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+        history = pd.read_csv(io.StringIO(capsys.readouterr().out))
         assert list(history["version"]) == [1, 2, 1, 2]
         assert len(ForecastStore(db, create=False).read()) == 14
     assert db.read_bytes() == before

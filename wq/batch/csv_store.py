@@ -67,7 +67,8 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
         version = pd.to_numeric(raw["version"], errors="coerce").to_numpy(dtype=np.float64)
         bad = ~np.isfinite(version) | (version != np.round(version)) | (version < 1)
         if bad.any():
-            raise DataError(f"{source}: column 'version' must hold integers >= 1; row {int(np.flatnonzero(bad)[0])} does not")
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{source}: column 'version' must hold integers >= 1; row {row} does not")
     else:
         version = np.ones(len(raw))
     raw = raw.assign(_row=np.arange(len(raw)), version=version.astype(np.int64))

@@ -144,7 +144,8 @@ class Forecaster(ABC):
         except ArtifactError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
-            raise ArtifactError(f"model state of {state['model']!r} does not load: {type(exc).__name__}: {exc}") from None
+            raise ArtifactError(
+                f"model state of {state['model']!r} does not load: {type(exc).__name__}: {exc}") from None
 
     @staticmethod
     def load(directory: str | Path) -> "Forecaster":
