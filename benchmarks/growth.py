@@ -202,7 +202,8 @@ def command_args(command: str, pipeline: Path, csv: Path, work: Path, threads: i
                        "--threads", str(threads)]
     if command == "wq forecast":
         return base + ["forecast", "--artifact", str(work / "artifact"), "--data", str(csv), "--csv",
-                       str(work / "forecast.csv"), "--quiet", "--threads", str(threads)]
+                       str(work / "forecast.csv"), "--max-staleness", "none",  # synthetic history: old on purpose
+                       "--quiet", "--threads", str(threads)]
     raise ValueError(f"unknown command {command!r}")
 
 

@@ -7,14 +7,19 @@
 #   WQ_ARTIFACT        artifact directory, or a folder of artifacts (required)
 #   WQ_DATA            fresh data file (default: the file each artifact was trained on)
 #   WQ_STORE           SQLite forecast store, created if absent (required; its folder must exist)
-#   WQ_MAX_STALENESS   allowed age of the last complete observation, e.g. 1D or 36h
-#                      (default: the pipeline's [batch] max_staleness; unset there: not checked)
+#   WQ_MAX_STALENESS   allowed age of the last complete observation, e.g. 36h, or "none" to forecast from
+#                      old data on purpose (default: the pipeline's [batch] max_staleness; unset there:
+#                      refuse data whose last complete row is more than one step before the forecast
+#                      origin, the newest period that has ended: for daily data at 06:30, yesterday's or
+#                      the day before's row must be there)
+#   WQ_ARTIFACT_KEY    optional; read by wq itself: artifacts must carry a valid signature made with it
 #   WQ_PYTHON          Python interpreter with wq installed (default: python3 on PATH)
 #   WQ_EXTRA_ARGS      more options for `wq forecast`, e.g. "--threads 2"
 #
 # Runs `python -m wq.batch forecast` (the same command as `wq forecast`; it imports only the batch commands,
 # whatever the other subcommands import), logs to stderr with timestamps, and exits with its code:
-# 0 ok, 2 bad input (stale or malformed data, bad artifact, bad option: nothing written), 1 unexpected.
+# 0 ok, 2 bad input (stale or malformed data, bad or unsigned artifact, bad option: nothing written), 1 unexpected.
+# A forecast already issued is never replaced: re-running a day on revised data stores a new version beside it.
 set -euo pipefail
 
 log() { printf '%s daily_forecast: %s\n' "$(date '+%Y-%m-%d %H:%M:%S')" "$*" >&2; }

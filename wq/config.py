@@ -197,11 +197,29 @@ class TuneParams(Params):
 
 
 class BatchParams(Params):
-    """``[batch]``: operation of ``wq forecast`` / ``wq score`` (staleness, drift flag)."""
+    """``[batch]``: operation of ``wq forecast`` / ``wq score``. ``max_staleness``: how old the last complete
+    observation may be at the forecast origin, a duration (``"36h"``, ``"2D"``), ``"none"`` (never refuse), or
+    ``""`` (the default: one step of the data's frequency); drift flag threshold and window."""
 
     max_staleness: str = ""
     drift_threshold: Annotated[Float, Field(ge=0)] = 0.0
     drift_window: Annotated[Int, Field(ge=1)] = 7
+
+
+    @field_validator("max_staleness")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        if value.strip().lower() in ("", "none"):
+            return value.strip().lower()
+        import pandas as pd
+
+        try:
+            delta = pd.Timedelta(value)
+        except (ValueError, TypeError):
+            raise ValueError(f"max_staleness {value!r} is not a duration (e.g. '36h', '2D') or 'none'") from None
+        if delta < pd.Timedelta(0):
+            raise ValueError(f"max_staleness {value!r} must not be negative")
+        return value
 
 
 def _value_error(fn, *args):

@@ -53,6 +53,11 @@ drift_window = 3
 """
 
 
+def morning_after(day: str) -> str:
+    """``--now`` of a scheduled run at 06:30 the day after the data end."""
+    return str(pd.Timestamp(day) + pd.Timedelta("30h30min"))
+
+
 def upto(sim: pd.DataFrame, day: str, path: Path) -> Path:
     sim.loc[pd.to_datetime(sim["date"]) <= pd.Timestamp(day)].to_csv(path, index=False)
     return path
@@ -92,17 +97,19 @@ def test_train_forecast_again_then_next_day(cli_env, tmp_path, capsys) -> None:
     capsys.readouterr()
     db = tmp_path / "f.sqlite"
     d1 = upto(cli_env["sim"], "2019-07-01", tmp_path / "d1.csv")
-    args = ["forecast", "--artifact", str(cli_env["lstm"]), "--data", str(d1), "--store", str(db)]
+    args = ["forecast", "--artifact", str(cli_env["lstm"]), "--data", str(d1), "--store", str(db),
+            "--now", morning_after("2019-07-01")]
     assert main(args) == 0
     out, err = capsys.readouterr()
-    assert "as-of 2019-07-01 00:00:00, 4 rows" in out and "4 inserted, 0 unchanged, 0 updated" in out
+    assert "as-of 2019-07-01 00:00:00, 4 rows" in out and "4 inserted, 0 unchanged, 0 revised" in out
     assert err.splitlines()[0][:4].isdigit() and "forecast tiny-cli" in err  # log lines with timestamps
     first = store_rows(db)
     assert main(args) == 0
-    assert "0 inserted, 4 unchanged, 0 updated" in capsys.readouterr().out
+    assert "0 inserted, 4 unchanged, 0 revised" in capsys.readouterr().out
     pd.testing.assert_frame_equal(store_rows(db), first, check_exact=True)  # the same rows, no duplicates
     d2 = upto(cli_env["sim"], "2019-07-02", tmp_path / "d2.csv")
-    assert main(["forecast", "--artifact", str(cli_env["lstm"]), "--data", str(d2), "--store", str(db), "--quiet"]) == 0
+    assert main(["forecast", "--artifact", str(cli_env["lstm"]), "--data", str(d2), "--store", str(db), "--quiet",
+                 "--now", morning_after("2019-07-02")]) == 0
     rows = store_rows(db)
     assert len(rows) == 8 and rows["as_of"].nunique() == 2
     pd.testing.assert_frame_equal(rows.iloc[:4].reset_index(drop=True), first, check_exact=True)  # the first day kept as it was
@@ -141,7 +148,8 @@ def test_backfill_then_score(cli_env, tmp_path, capsys) -> None:
 def test_csv_output_and_dry_run(cli_env, tmp_path, capsys) -> None:
     out = tmp_path / "f.csv"
     d1 = upto(cli_env["sim"], "2019-07-03", tmp_path / "d.csv")
-    base = ["forecast", "--artifact", str(cli_env["naive"]), "--data", str(d1), "--quiet"]
+    base = ["forecast", "--artifact", str(cli_env["naive"]), "--data", str(d1), "--quiet",
+            "--now", morning_after("2019-07-03")]
     assert main([*base, "--csv", str(out)]) == 0 and main([*base, "--csv", str(out)]) == 0
     assert len(pd.read_csv(out)) == 4
     capsys.readouterr()
@@ -183,6 +191,9 @@ def _case(name: str, env: dict, tmp: Path) -> tuple[list[str], str]:
     if name == "stale":
         return ["--artifact", str(lstm), "--data", str(fresh), "--max-staleness", "2D", "--now", "2019-07-09"], \
             r"stale: the last complete observation \(2019-07-05 00:00:00\) is 4 days"
+    if name == "stale by default":
+        return ["--artifact", str(lstm), "--data", str(fresh), "--now", "2019-07-09"], \
+            r"\(2019-07-05 00:00:00\) is more than one step \(D\) before the forecast origin 2019-07-08"
     if name == "missing column":
         sim.drop(columns=["inflow_m3d"]).to_csv(tmp / "x.csv", index=False)
         return ["--artifact", str(lstm), "--data", str(tmp / "x.csv")], "'inflow_m3d' not found"
@@ -225,7 +236,7 @@ def _case(name: str, env: dict, tmp: Path) -> tuple[list[str], str]:
     raise AssertionError(name)
 
 
-CASES = ["stale", "missing column", "changed frequency", "modified file", "missing file", "edited manifest",
+CASES = ["stale", "stale by default", "missing column", "changed frequency", "modified file", "missing file", "edited manifest",
          "wrong weight shapes", "newer artifact format", "newer batch format", "no artifact",
          "as-of after the data", "bad option"]
 
@@ -234,7 +245,8 @@ CASES = ["stale", "missing column", "changed frequency", "modified file", "missi
 def test_bad_input_exits_2_with_its_reason_and_writes_nothing(cli_env, tmp_path, capsys, case) -> None:
     db = tmp_path / "f.sqlite"
     ok = upto(cli_env["sim"], "2019-07-01", tmp_path / "ok.csv")
-    assert main(["forecast", "--artifact", str(cli_env["naive"]), "--data", str(ok), "--store", str(db), "--quiet"]) == 0
+    assert main(["forecast", "--artifact", str(cli_env["naive"]), "--data", str(ok), "--store", str(db), "--quiet",
+                 "--now", morning_after("2019-07-01")]) == 0
     before = store_rows(db)
     args, reason = _case(case, cli_env, tmp_path)
     capsys.readouterr()
@@ -261,7 +273,8 @@ def test_unexpected_error_exits_1_and_writes_nothing(cli_env, tmp_path, capsys, 
 
     monkeypatch.setattr(fc, "forecast_rows", boom)
     db = tmp_path / "f.sqlite"
-    assert main(["forecast", "--artifact", str(cli_env["naive"]), "--store", str(db), "--quiet"]) == 1
+    assert main(["forecast", "--artifact", str(cli_env["naive"]), "--store", str(db), "--quiet",
+                 "--max-staleness", "none"]) == 1
     assert "unexpected error: RuntimeError: bug" in capsys.readouterr().err
     assert not db.exists()
 
@@ -296,8 +309,12 @@ def test_scheduler_script_and_a_backfill_at_once_on_one_store(cli_env, tmp_path)
     assert script.returncode == 2, s_err
     assert "stale" in s_err and "daily_forecast: failed: bad input" in s_err
     assert backfill.returncode == 0, b_err
-    # now without the staleness limit, at the same time as a second backfill over the same days
+    # without WQ_MAX_STALENESS the default rule refuses the 2019 data too (one step before today at most)
     env.pop("WQ_MAX_STALENESS")
+    default = subprocess.run(["bash", str(SCRIPT)], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert default.returncode == 2 and "more than one step (D) before the forecast origin" in default.stderr
+    # old data on purpose, at the same time as a second backfill over the same days
+    env["WQ_MAX_STALENESS"] = "none"
     script = subprocess.Popen(["bash", str(SCRIPT)], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     again = subprocess.Popen([sys.executable, "-m", "wq.batch", "forecast", "--artifact", str(cli_env["naive"]),

@@ -57,8 +57,8 @@ def test_same_rows_twice_change_nothing(store: ForecastStore) -> None:
     first = store.write(rows("2024-03-01", [1.0, 2.0, 3.0]), issued_at=pd.Timestamp("2024-03-01 06:00"))
     before = store.read()
     again = store.write(rows("2024-03-01", [1.0, 2.0, 3.0]), issued_at=pd.Timestamp("2024-03-02 06:00"))
-    assert first == WriteResult(inserted=3, unchanged=0, updated=0)
-    assert again == WriteResult(inserted=0, unchanged=3, updated=0)
+    assert first == WriteResult(inserted=3, unchanged=0, revised=0)
+    assert again == WriteResult(inserted=0, unchanged=3, revised=0)
     assert not again.changed
     pd.testing.assert_frame_equal(store.read(), before)  # issued_at kept too
     assert (before["issued_at"] == pd.Timestamp("2024-03-01 06:00")).all()
@@ -75,13 +75,39 @@ def test_another_day_appends(store: ForecastStore) -> None:
     assert list(store.as_ofs()) == list(pd.to_datetime(["2024-03-01", "2024-03-02"]))
 
 
-def test_changed_value_updates_and_is_reported(store: ForecastStore) -> None:
+def test_a_revision_is_stored_beside_what_was_issued(store: ForecastStore) -> None:
     store.write(rows("2024-03-01", [1.0, 2.0, 3.0]), issued_at=pd.Timestamp("2024-03-01"))
+    issued = store.read()
     result = store.write(rows("2024-03-01", [1.0, 2.5, 3.0]), issued_at=pd.Timestamp("2024-03-05"))
-    assert result == WriteResult(inserted=0, unchanged=2, updated=1)
-    got = store.read()
-    assert list(got["value"]) == [1.0, 2.5, 3.0]
-    assert list(got["issued_at"]) == list(pd.to_datetime(["2024-03-01", "2024-03-05", "2024-03-01"]))
+    assert result == WriteResult(inserted=0, unchanged=2, revised=1)
+    pd.testing.assert_frame_equal(store.read(), issued)  # the default read is what was issued first
+    latest = store.read(versions="latest")
+    assert list(latest["value"]) == [1.0, 2.5, 3.0] and list(latest["version"]) == [1, 2, 1]
+    assert list(latest["issued_at"]) == list(pd.to_datetime(["2024-03-01", "2024-03-05", "2024-03-01"]))
+    history = store.read(versions="all")
+    assert list(zip(history["step"], history["version"], history["value"])) == [
+        (1, 1, 1.0), (2, 1, 2.0), (2, 2, 2.5), (3, 1, 3.0)]
+    # the same revision again adds nothing; a third value is version 3; the first value again is version 4
+    assert store.write(rows("2024-03-01", [1.0, 2.5, 3.0])) == WriteResult(0, 3, 0)
+    assert store.write(rows("2024-03-01", [1.0, 2.7, 3.0])) == WriteResult(0, 2, 1)
+    assert store.write(rows("2024-03-01", [1.0, 2.0, 3.0])) == WriteResult(0, 2, 1)
+    assert list(store.read(versions="all", target="y")["version"]) == [1, 1, 2, 3, 4, 1]
+    assert store.count() == 6
+
+
+def test_same_data_fingerprint_adds_no_version(store: ForecastStore) -> None:
+    sha_a, sha_b = "a" * 64, "b" * 64
+    assert store.write(rows("2024-03-01", [1.0, 2.0]).assign(data_sha256=sha_a)) == WriteResult(2, 0, 0)
+    # same data, a value that differs in the last bits (other threads, other BLAS): still what was issued
+    assert store.write(rows("2024-03-01", [1.0, 2.0 + 1e-12]).assign(data_sha256=sha_a)) == WriteResult(0, 2, 0)
+    # revised data, the same values: nothing new to say
+    assert store.write(rows("2024-03-01", [1.0, 2.0]).assign(data_sha256=sha_b)) == WriteResult(0, 2, 0)
+    # revised data, a different value: a new version that records its data
+    assert store.write(rows("2024-03-01", [1.0, 3.0]).assign(data_sha256=sha_b)) == WriteResult(0, 1, 1)
+    history = store.read(versions="all")
+    assert list(history["data_sha256"]) == [sha_a, sha_a, sha_b]
+    with pytest.raises(DataError, match="data_sha256"):
+        store.write(rows("2024-03-02", [1.0]).assign(data_sha256="not hex"))
 
 
 def test_on_conflict_error_refuses_and_writes_nothing(store: ForecastStore) -> None:
@@ -136,7 +162,7 @@ def test_failure_inside_the_transaction_rolls_back(store: ForecastStore, monkeyp
     monkeypatch.setattr(store_mod, "_merge", merge_then_fail)
     with pytest.raises(RuntimeError, match="injected"):
         store.write(pd.concat([rows("2024-03-01", [1.0, 7.0, 3.0]), rows("2024-03-02", [4.0, 5.0, 6.0])]))
-    assert reached == [6]  # the failure came after rows were written in the transaction
+    assert reached == [7]  # the failure came after rows (3 new, 1 revision) were written in the transaction
     pd.testing.assert_frame_equal(store.read(), before)
     monkeypatch.setattr(store_mod, "_merge", real_merge)
     assert store.write(rows("2024-03-02", [4.0])) == WriteResult(1, 0, 0)
@@ -283,7 +309,7 @@ print("ready", flush=True)
 while not os.path.exists(go):
     time.sleep(0.002)
 store = ForecastStore(path)
-totals = {"inserted": 0, "unchanged": 0, "updated": 0}
+totals = {"inserted": 0, "unchanged": 0, "revised": 0}
 for day in range(days):
     origin = pd.Timestamp("2024-01-01") + pd.Timedelta(days=day)
     parts = []
@@ -321,7 +347,7 @@ def test_two_writers_at_once_no_duplicates_no_lost_rows(tmp_path: Path) -> None:
     # every shared row was inserted by exactly one process and found unchanged by the other
     assert sum(t["inserted"] for t in totals) == len(got)
     assert sum(t["unchanged"] for t in totals) == days * per_pipeline_day
-    assert sum(t["updated"] for t in totals) == 0
+    assert sum(t["revised"] for t in totals) == 0
     assert store.integrity_check() == "ok"
 
 
@@ -338,7 +364,9 @@ def test_csv_same_rows_twice_and_new_day(tmp_path: Path) -> None:
     assert write_csv(rows("2024-03-02", [5.0]), path) == WriteResult(1, 0, 0)
     assert write_csv(rows("2024-03-01", [0.1 + 0.2, 9.0]), path) == WriteResult(0, 1, 1)
     got = read_csv(path)
-    assert list(got["value"]) == [0.1 + 0.2, 9.0, 2.0, 5.0]
+    assert list(got["value"]) == [0.1 + 0.2, 1 / 3, 2.0, 5.0]  # what was issued first
+    assert list(read_csv(path, versions="latest")["value"]) == [0.1 + 0.2, 9.0, 2.0, 5.0]
+    assert list(read_csv(path, versions="all")["version"]) == [1, 1, 2, 1, 1]
     assert list(got["as_of"]) == list(pd.to_datetime(["2024-03-01"] * 3 + ["2024-03-02"]))
 
 

@@ -60,6 +60,11 @@ batch = 32
 """
 
 
+def morning_after(day: str | pd.Timestamp) -> pd.Timestamp:
+    """06:30 the day after ``day``: when a scheduled run forecasts from data that end on ``day``."""
+    return pd.Timestamp(day) + pd.Timedelta("30h30min")
+
+
 def write_upto(frame: pd.DataFrame, day: str | pd.Timestamp, path: Path) -> Path:
     """The data file as it stood on ``day``: rows up to that date."""
     frame.loc[pd.to_datetime(frame["date"]) <= pd.Timestamp(day)].to_csv(path, index=False)
@@ -154,7 +159,7 @@ def test_validation_mape_of_persistence_by_hand(env) -> None:
 
 def test_forecast_from_artifact_equals_in_memory_model(env) -> None:
     res = env["lstm"]
-    run = batch_forecast([res.path], data=env["train_csv"])
+    run = batch_forecast([res.path], data=env["train_csv"], now=morning_after(TRAIN_END))
     assert run.result is None and len(run.rows) == 2 * 2  # dry run: 2 steps x 2 targets
     assert (run.rows["as_of"] == TRAIN_END).all()
     assert sorted(run.rows["time"].unique()) == list(pd.date_range("2019-07-01", periods=2))
@@ -183,7 +188,7 @@ def test_backfill_equals_separate_runs_with_the_data_of_each_day(env, monkeypatc
     one_by_one = []
     for day in days:
         path = write_upto(env["sim"], day, env["root"] / f"upto-{day.date()}.csv")
-        one_by_one.append(batch_forecast([bm], data=path).rows)  # default as-of: the last day of that file
+        one_by_one.append(batch_forecast([bm], data=path, now=morning_after(day)).rows)  # as-of: the file's last day
     sep = pd.concat(one_by_one, ignore_index=True)
     pd.testing.assert_frame_equal(back.reset_index(drop=True), sep, check_exact=True)
 
@@ -206,12 +211,13 @@ def test_store_exactly_once_and_next_day_appends(env, tmp_path) -> None:
     db = tmp_path / "f.sqlite"
     day1 = write_upto(env["sim"], "2019-07-01", tmp_path / "d1.csv")
     day2 = write_upto(env["sim"], "2019-07-02", tmp_path / "d2.csv")
-    r1 = batch_forecast([bm], data=day1, store=db).result
+    r1 = batch_forecast([bm], data=day1, store=db, now=morning_after("2019-07-01")).result
     first = ForecastStore(db).read()
-    r2 = batch_forecast([bm], data=day1, store=db).result
-    assert (r1.inserted, r2.inserted, r2.unchanged, r2.updated) == (4, 0, 4, 0)
-    pd.testing.assert_frame_equal(ForecastStore(db).read(), first, check_exact=True)  # issue times included
-    r3 = batch_forecast([bm], data=day2, store=db).result
+    assert first["data_sha256"].str.fullmatch("[0-9a-f]{64}").all() and first["data_sha256"].nunique() == 1
+    r2 = batch_forecast([bm], data=day1, store=db, now=morning_after("2019-07-01")).result
+    assert (r1.inserted, r2.inserted, r2.unchanged, r2.revised) == (4, 0, 4, 0)
+    pd.testing.assert_frame_equal(ForecastStore(db).read(versions="all"), first, check_exact=True)  # issue times too
+    r3 = batch_forecast([bm], data=day2, store=db, now=morning_after("2019-07-02")).result
     assert r3.inserted == 4
     rows = ForecastStore(db).read()
     assert len(rows) == 8 and list(rows["as_of"].unique()) == list(pd.to_datetime(["2019-07-01", "2019-07-02"]))
@@ -270,7 +276,7 @@ def test_several_artifacts_in_one_call_and_artifact_folders(env, tmp_path) -> No
     with pytest.raises(ArtifactError, match="no manifest.json"):
         find_artifacts([tmp_path])
     db = tmp_path / "f.sqlite"
-    run = batch_forecast([arts], data=env["full_csv"], store=db)
+    run = batch_forecast([arts], data=env["full_csv"], store=db, now=morning_after("2019-07-19"))
     assert run.result.inserted == 8 and {s["pipeline"] for s in run.summaries} == {"tiny"}
     assert ForecastStore(db).read()["model_version"].nunique() == 2
 
@@ -314,11 +320,40 @@ def test_stale_and_filled_data(env, tmp_path) -> None:
     frame = pd.read_csv(path)
     frame.loc[frame.index[-2:], "cod_out_mgl"] = np.nan
     frame.to_csv(path, index=False)
-    batch_forecast([bm], data=path)  # within the gap rule: forecasts are made
+    batch_forecast([bm], data=path, max_staleness="none")  # within the gap rule, staleness off: forecasts are made
+    with pytest.raises(DataError, match=r"more than one step \(D\) before the forecast origin 2019-07-10"):
+        batch_forecast([bm], data=path, now=morning_after("2019-07-10"))  # the default sees the filled days
     with pytest.raises(DataError, match=r"last complete observation \(2019-07-08 00:00:00\) is 2 days"):
         batch_forecast([bm], data=path, max_staleness="1D", now="2019-07-10")
     with pytest.raises(ConfigError, match="not a duration"):
         batch_forecast([bm], data=path, max_staleness="soon")
+
+
+def test_default_staleness_is_one_step_before_the_origin(env, tmp_path) -> None:
+    bm = load_batch_model(env["naive"].path)
+    path = write_upto(env["sim"], "2019-07-10", tmp_path / "d.csv")
+    # a scheduled run at 06:30: the forecast origin is the newest day that has ended
+    batch_forecast([bm], data=path, now="2019-07-11 06:30")  # the data reach the origin (07-10)
+    batch_forecast([bm], data=path, now="2019-07-12 06:30")  # one step before the origin (07-11): allowed
+    with pytest.raises(DataError, match=r"stale: the last complete observation \(2019-07-10 00:00:00\) is more than "
+                                        r"one step \(D\) before the forecast origin 2019-07-12 .*--max-staleness none"):
+        batch_forecast([bm], data=path, now="2019-07-13 06:30")
+    batch_forecast([bm], data=path, now="2019-07-13 06:30", max_staleness="none")  # said explicitly: allowed
+    batch_forecast([bm], data=path, now="2019-07-13 06:30", max_staleness="84h")  # a duration (from now) replaces it
+    # as-of times: each one against the data up to it; the last three target values are filled, not observed
+    frame = pd.read_csv(path)
+    frame.loc[frame.index[-3:], "cod_out_mgl"] = np.nan
+    frame.to_csv(path, index=False)
+    batch_forecast([bm], data=path, as_of="2019-07-08")  # last complete 07-07: one step before
+    with pytest.raises(DataError, match=r"\(2019-07-07 00:00:00\) is more than one step \(D\) before the as-of time "
+                                        r"2019-07-09"):
+        batch_forecast([bm], data=path, as_of="2019-07-09")
+    with pytest.raises(DataError, match=r"2 of 6 as-of times are stale"):
+        batch_forecast([bm], data=path, backfill=("2019-07-05", "2019-07-10"))
+    # the pipeline's own setting: [batch] max_staleness = "none"
+    pipe = pipeline_for(tmp_path, env["train_csv"], "persistence").with_params(batch__max_staleness="none")
+    art = train_artifact(pipe, tmp_path / "off").path
+    assert len(batch_forecast([art], data=path, now="2019-08-30").rows) == 4
 
 
 def test_fresh_data_checked_against_the_fingerprint(env, tmp_path) -> None:
@@ -341,7 +376,7 @@ def test_too_little_history_and_linear_fill_refused(env, tmp_path) -> None:
         batch_forecast([bm], data=env["full_csv"], as_of="2019-01-02")
     lin = pipeline_for(tmp_path, env["train_csv"], "persistence", fill="linear")
     art = train_artifact(lin, tmp_path / "lin").path
-    batch_forecast([art], data=env["full_csv"])  # the last day: nothing after it to leak
+    batch_forecast([art], data=env["full_csv"], max_staleness="none")  # the last day: nothing after it to leak
     with pytest.raises(ConfigError, match="linear"):
         batch_forecast([art], data=env["full_csv"], as_of="2019-07-10")
 

@@ -211,7 +211,11 @@ class WindowGenerator(ABC):
         try:
             tensors = torch.load(wts, map_location="cpu", weights_only=True)
         except Exception as exc:  # the unpickler raises many types; all mean "not a weights file"
-            raise ArtifactError(f"{wts}: cannot be loaded as weights (weights_only=True): {exc}") from exc
+            from wq.models.base import torch_refusal
+
+            raise ArtifactError(f"{wts}: cannot be loaded as weights (weights_only=True): {torch_refusal(exc)}") from None
+        if not isinstance(state, dict):
+            raise ArtifactError(f"{cfg}: not a generator file (a JSON object is expected)")
         if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
             raise ArtifactError(f"{wts}: expected a dict of tensors")
         try:

@@ -2,13 +2,17 @@
 
 - :mod:`wq.batch.artifact`: atomic artifact directories checked against a manifest on load,
   the training data's fingerprint and the fresh-data check.
-- :mod:`wq.batch.store`: the SQLite forecast store (and a CSV alternative) with exactly-once upserts.
+- :mod:`wq.batch.store`: the SQLite forecast store with exactly-once writes and versions (what was issued
+  stays); :mod:`wq.batch.csv_store` the same as a CSV file; :mod:`wq.batch.rows` their row form.
+- :mod:`wq.batch.signing`: the optional HMAC signature of artifacts (``WQ_ARTIFACT_KEY``).
+- :mod:`wq.batch.staleness`: when fresh data are too old to forecast from.
 - :mod:`wq.batch.score`: metrics of past forecasts per step and month, and a drift flag.
 - :mod:`wq.batch.train`: ``wq train``, a pipeline's model fitted on all history, written as an artifact.
 - :mod:`wq.batch.forecast`: ``wq forecast``, forecasts from artifacts and fresh data into the store
   (as-of, backfill, staleness, many artifacts in one transaction).
 - :mod:`wq.batch.monitor`: ``wq score``, stored forecasts scored against the observations since.
-- the three subcommands live in :mod:`wq.cli.batch`; ``python -m wq.batch`` runs them alone.
+- the subcommands (``train``, ``forecast``, ``score``, ``forecast-history``) live in :mod:`wq.cli.batch`;
+  ``python -m wq.batch`` runs them alone.
 """
 
 from wq.batch.artifact import (

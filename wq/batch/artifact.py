@@ -20,8 +20,14 @@ Safety:
   so the accessors return exactly what was checked. Every failure is one
   :class:`~wq.errors.ArtifactError` naming the file and the reason.
 
+- An existing artifact is replaced (``overwrite=True``) only when it verifies as one
+  (:func:`check_replaceable`: a folder whose manifest is valid and which holds nothing the manifest
+  does not list); anything else at the path (a data file, a folder of other things, a symlink) is
+  refused and left untouched.
+
 The manifest's checksum catches corruption and hand edits; it is not a signature and does not
-stop someone who rewrites both a file and the manifest on purpose.
+stop someone who rewrites both a file and the manifest on purpose. With ``WQ_ARTIFACT_KEY`` set,
+the manifest is signed at write and the signature is required at read (:mod:`wq.batch.signing`).
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ import numpy as np
 import pandas as pd
 
 import wq
+from wq.batch.signing import SIGNATURE, artifact_key, sign_manifest, verify_manifest
 from wq.errors import ArtifactError, DataError
 
 __all__ = [
@@ -52,6 +59,7 @@ __all__ = [
     "Artifact",
     "write_artifact",
     "read_artifact",
+    "check_replaceable",
     "fingerprint",
     "check_fresh_data",
     "package_versions",
@@ -142,6 +150,7 @@ def write_artifact(
     *,
     overwrite: bool = False,
     version_id: str | None = None,
+    key: bytes | None = None,
 ) -> Path:
     """Write an artifact directory atomically and return its path.
 
@@ -154,10 +163,14 @@ def write_artifact(
 
     Everything goes to a temporary sibling directory first (each file fsynced, manifest last),
     which is then renamed to ``target_dir``. An existing ``target_dir`` is refused with
-    :class:`~wq.errors.ArtifactError` unless ``overwrite=True``; then the old directory is first
-    renamed aside (``.<name>.old-*``), the new one renamed in, and the old one deleted. A crash
+    :class:`~wq.errors.ArtifactError` unless ``overwrite=True`` and it verifies as an artifact
+    (:func:`check_replaceable`); then the old directory is first renamed aside (``.<name>.old-*``),
+    the new one renamed in (the old one renamed back if that fails), and the old one deleted. A crash
     between those two renames leaves no artifact at ``target_dir`` and the old one intact aside;
     at no point is there a half-written artifact at ``target_dir``.
+
+    ``key``: sign the manifest with HMAC-SHA256 (:mod:`wq.batch.signing`); default the key in
+    ``WQ_ARTIFACT_KEY``, unsigned when that is unset.
     """
     target = Path(target_dir)
     meta = dict(meta or {})
@@ -176,8 +189,11 @@ def write_artifact(
         raise ValueError(f"artifact meta is not JSON-serialisable: {exc}") from None
     if not target.parent.is_dir():
         raise ArtifactError(f"artifact {target}: folder {target.parent} does not exist")
-    if (target.exists() or target.is_symlink()) and not overwrite:
-        raise ArtifactError(f"artifact {target}: already exists (pass overwrite=True to replace it)")
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            raise ArtifactError(f"artifact {target}: already exists (pass overwrite=True to replace it)")
+        check_replaceable(target)
+    key = artifact_key() if key is None else key
 
     created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     entries = {
@@ -192,6 +208,8 @@ def write_artifact(
         "meta": meta,
         "files": entries,
     }
+    if key is not None:
+        manifest[SIGNATURE] = sign_manifest(manifest, key)
     manifest["manifest_sha256"] = _manifest_checksum(manifest)
 
     tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:12]}"
@@ -221,6 +239,7 @@ def _install(tmp: Path, target: Path, overwrite: bool) -> None:
                 raise ArtifactError(f"artifact {target}: cannot move into place: {exc}") from None
     if not overwrite:
         raise ArtifactError(f"artifact {target}: already exists (pass overwrite=True to replace it)")
+    check_replaceable(target)  # again, just before the swap: nothing but a verified artifact goes away
     old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:12]}"
     os.rename(target, old)
     try:
@@ -228,10 +247,36 @@ def _install(tmp: Path, target: Path, overwrite: bool) -> None:
     except BaseException:
         os.rename(old, target)
         raise
-    if old.is_dir() and not old.is_symlink():
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        old.unlink()
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def check_replaceable(target: str | os.PathLike[str]) -> None:
+    """Refuse (:class:`~wq.errors.ArtifactError`, naming the path) to replace anything but a wq artifact.
+
+    ``target`` must be a real folder (not a symbolic link) with a valid manifest (JSON, a known format,
+    its own checksum) that lists everything in the folder: a file or folder the manifest does not list
+    (a data file, someone's notes) means it is not only an artifact, and nothing is touched. Listed files
+    may be damaged: replacing a damaged artifact is what ``--overwrite`` is for.
+    """
+    path = Path(target)
+    if path.is_symlink():
+        raise _fail(path, "is a symbolic link; --overwrite replaces only a folder that is a wq artifact "
+                          "(train into a new folder and switch the link); nothing touched")
+    if not path.is_dir():
+        raise _fail(path, "exists and is not a folder; --overwrite replaces only a wq artifact folder; nothing touched")
+    try:
+        manifest = _read_manifest(path)
+    except ArtifactError as exc:
+        raise ArtifactError(f"{exc}; --overwrite replaces only a wq artifact folder; nothing touched") from None
+    listed = {MANIFEST, *(str(n) for n in manifest["files"])}
+    folders = {str(PurePosixPath(n).parent) for n in listed} - {"."}
+    folders |= {str(p) for f in folders for p in PurePosixPath(f).parents if str(p) != "."}
+    for item in sorted(path.rglob("*")):
+        rel = item.relative_to(path).as_posix()
+        known = rel in folders if item.is_dir() and not item.is_symlink() else (rel in listed and not item.is_symlink())
+        if not known:
+            raise _fail(path, f"holds {rel!r}, which is not part of the artifact; --overwrite replaces only a wq "
+                              "artifact folder; nothing touched")
 
 
 @dataclass(frozen=True)
@@ -250,6 +295,11 @@ class Artifact:
     def meta(self) -> dict[str, Any]:
         """The caller's meta mapping as written."""
         return self.manifest.get("meta", {})
+
+    @property
+    def signed(self) -> bool:
+        """Whether the manifest carries an HMAC signature (checked at load only where the key is set)."""
+        return SIGNATURE in self.manifest
 
     @property
     def format(self) -> int:
@@ -319,7 +369,9 @@ class Artifact:
         try:
             state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
         except Exception as exc:  # noqa: BLE001 - torch raises many types for a bad file
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            from wq.models.base import torch_refusal
+
+            reason = torch_refusal(exc)
             raise ArtifactError(
                 f"artifact {self.root}: file {name!r} is not a loadable torch state (weights_only=True): {reason}"
             ) from None
@@ -359,19 +411,9 @@ def _fail(path: Path, reason: str) -> ArtifactError:
     return ArtifactError(f"artifact {path}: {reason}")
 
 
-def read_artifact(artifact_dir: str | os.PathLike[str]) -> Artifact:
-    """Load and verify an artifact directory written by :func:`write_artifact`.
-
-    Checks, in order: the directory exists; ``manifest.json`` is present and valid JSON; its
-    ``format`` is an integer no newer than :data:`ARTIFACT_FORMAT` ("artifact format 3 is newer
-    than this wq supports (1); upgrade wq"); the manifest's own checksum matches (it was not
-    edited); every listed file exists, is a regular file inside the artifact and has the recorded
-    size and sha256. Files not listed are ignored and cannot be read through the result.
-    Every failure raises :class:`~wq.errors.ArtifactError` naming the file and the reason.
-    """
-    path = Path(artifact_dir)
-    if not path.is_dir():
-        raise _fail(path, "does not exist or is not a directory")
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest of the artifact folder ``path``: present, valid JSON, a known format, its own checksum
+    and the required fields (:func:`read_artifact`'s first checks)."""
     mpath = path / MANIFEST
     try:
         raw = mpath.read_bytes()
@@ -397,9 +439,28 @@ def read_artifact(artifact_dir: str | os.PathLike[str]) -> Artifact:
     for key in ("version_id", "created_at", "files"):
         if key not in manifest:
             raise _fail(path, f"{MANIFEST}: missing field {key!r}")
-    entries = manifest["files"]
-    if not isinstance(entries, dict):
+    if not isinstance(manifest["files"], dict):
         raise _fail(path, f"{MANIFEST}: 'files' must be an object")
+    return manifest
+
+
+def read_artifact(artifact_dir: str | os.PathLike[str], *, key: bytes | None = None) -> Artifact:
+    """Load and verify an artifact directory written by :func:`write_artifact`.
+
+    Checks, in order: the directory exists; ``manifest.json`` is present and valid JSON; its
+    ``format`` is an integer no newer than :data:`ARTIFACT_FORMAT` ("artifact format 3 is newer
+    than this wq supports (1); upgrade wq"); the manifest's own checksum matches (it was not
+    edited); with a key (``key``, default ``WQ_ARTIFACT_KEY``; none when unset) its HMAC signature
+    (:mod:`wq.batch.signing`); every listed file exists, is a regular file inside the artifact and
+    has the recorded size and sha256. Files not listed are ignored and cannot be read through the result.
+    Every failure raises :class:`~wq.errors.ArtifactError` naming the file and the reason.
+    """
+    path = Path(artifact_dir)
+    if not path.is_dir():
+        raise _fail(path, "does not exist or is not a directory")
+    manifest = _read_manifest(path)
+    verify_manifest(manifest, artifact_key() if key is None else key, f"artifact {path}")
+    entries = manifest["files"]
     root = path.resolve()
     data: dict[str, bytes] = {}
     for name, entry in sorted(entries.items()):

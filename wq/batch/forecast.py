@@ -23,20 +23,23 @@ Steps (issue 6, items 2-4), for each artifact:
    a filled value at t depends on data <= t only, so this equals what it gave then (revisions of old
    values in the file cannot be undone); ``fill_method="linear"`` uses the next observation and is
    refused for an as-of time before the end of the data (:class:`~wq.errors.ConfigError`).
-5. **Staleness** (when ``max_staleness`` is set: the option, else the pipeline's ``[batch]
-   max_staleness``): the last complete *observed* row (every target and driver present and not filled
-   by the data layer) at or before the reference time must be at most ``max_staleness`` older. The
-   reference is ``now`` (default: the current UTC time) for the default as-of, and each as-of time
-   when as-of times are given (backfill: "as if made that day").
+5. **Staleness** (:mod:`wq.batch.staleness`): ``max_staleness`` (the option, else the pipeline's
+   ``[batch] max_staleness``) is a duration, ``"none"`` (not checked), or unset: then the default
+   refuses data whose last complete *observed* row (every target and driver present and not filled by
+   the data layer) is more than one step of the trained frequency before the forecast origin (the as-of
+   time; for the default as-of, the newest period of the data's grid that has ended by ``now``).
 6. **Write** all rows of all artifacts in one transaction (:class:`~wq.batch.store.ForecastStore`,
    SQLite in WAL mode, or :func:`~wq.batch.store.write_csv`), keyed by (pipeline, model version,
-   as-of, target, step) with the value, its valid time and the issue time: the same as-of again
-   leaves the store unchanged, another as-of appends, and a failure at any point (including in any
-   artifact or data file) writes nothing.
+   as-of, target, step) with the value, its valid time, the issue time and the fingerprint of the data
+   up to the as-of time (``data_sha256``): the same as-of on the same data leaves the store unchanged,
+   another as-of appends, a different value from revised data is stored as a new version beside the
+   one issued, and a failure at any point (including in any artifact or data file) writes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import sys
@@ -50,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from wq.batch.artifact import MANIFEST, Artifact, check_fresh_data, read_artifact
+from wq.batch.staleness import check_one_step, check_staleness, completed_origin, parse_staleness
 from wq.batch.train import BATCH_FORMAT, MODEL_PREFIX, PIPELINE_FILE
 from wq.errors import ArtifactError, ConfigError, DataError
 
@@ -66,7 +70,7 @@ __all__ = [
     "batch_forecast",
 ]
 
-ROW_COLUMNS = ["pipeline", "model_version", "as_of", "target", "step", "time", "value"]
+ROW_COLUMNS = ["pipeline", "model_version", "as_of", "target", "step", "time", "value", "data_sha256"]
 Progress = Callable[[str], None] | None
 
 BLOCK = 128
@@ -302,53 +306,31 @@ def resolve_as_ofs(
     return pd.DatetimeIndex([ts], name="as_of")
 
 
-def check_staleness(
-    observed_complete: pd.DatetimeIndex,
-    references: pd.DatetimeIndex,
-    max_staleness: pd.Timedelta,
-    *,
-    label: str = "the as-of time",
-    source: str = "fresh data",
-) -> None:
-    """For every reference time r: the last time in ``observed_complete`` at or before r must be at most
-    ``max_staleness`` older than r; else :class:`~wq.errors.DataError` naming the first stale reference,
-    the last observation and how many references are stale. Vectorised (``searchsorted``)."""
-    refs = pd.DatetimeIndex(references)
-    times = pd.DatetimeIndex(observed_complete)
-    pos = times.searchsorted(refs, side="right") - 1  # last observation <= r
-    none = pos < 0
-    if none.any():
-        raise DataError(f"{source}: no complete observation at or before {label} {refs[int(np.flatnonzero(none)[0])]}")
-    last = times[pos]
-    age = refs - last
-    stale = np.asarray(age > max_staleness)
-    if stale.any():
-        i = int(np.flatnonzero(stale)[0])
-        more = f" ({int(stale.sum())} of {len(refs)} as-of times are stale)" if len(refs) > 1 else ""
-        raise DataError(
-            f"{source}: stale: the last complete observation ({last[i]}) is {age[i]} before {label} ({refs[i]}); "
-            f"at most {max_staleness} is allowed{more}"
-        )
-
-
-def _staleness(value: object) -> pd.Timedelta | None:
-    if value is None or value == "" or value is False:
-        return None
-    try:
-        out = pd.Timedelta(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"max_staleness {value!r} is not a duration (e.g. '1D', '36h'): {exc}") from None
-    if out is pd.NaT or out < pd.Timedelta(0):
-        raise ConfigError(f"max_staleness {value!r} must be a non-negative duration")
-    return out
-
-
 def _min_origin(model: Any) -> int:
     """Smallest origin position the model can forecast from (its lags, moving average and season)."""
     return int(model.min_history) - 1
 
 
 # --------------------------------------------------------------------------- forecasting
+
+
+def data_fingerprints(frame: pd.DataFrame, columns: Sequence[str], positions: np.ndarray) -> np.ndarray:
+    """sha256 (hex) of the data a forecast from each origin position uses: the column names, then the
+    64-bit row hashes (:func:`pandas.util.hash_pandas_object`, values and time) of ``columns`` in rows
+    0 .. position. Equal for equal data up to the origin, whatever follows it. One incremental hash over
+    the rows in order, read at each position (a loop over origins, not rows)."""
+    rows = pd.util.hash_pandas_object(frame.loc[:, list(columns)], index=True).to_numpy(dtype=np.uint64)
+    rows = rows.astype("<u8")
+    digest = hashlib.sha256(json.dumps([str(c) for c in columns]).encode())
+    out = np.empty(len(positions), dtype=object)
+    done = 0
+    for i in np.argsort(positions, kind="stable"):
+        upto = int(positions[i]) + 1
+        if upto > done:
+            digest.update(rows[done:upto].tobytes())
+            done = upto
+        out[i] = digest.copy().hexdigest()
+    return out
 
 
 def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex) -> pd.DataFrame:
@@ -388,6 +370,8 @@ def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex)
             f"artifact {bm.path}: the forecast of {long['target'].iloc[i]!r} from {long['origin'].iloc[i]} "
             f"(step {long['step'].iloc[i]}) is not a finite number; nothing written"
         )
+    sha = data_fingerprints(upto, [c for c in bm.columns if c in upto.columns], positions)
+    per_origin = long["target"].size // max(len(positions), 1)
     return pd.DataFrame({
         "pipeline": bm.name,
         "model_version": bm.version_id,
@@ -396,7 +380,33 @@ def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex)
         "step": long["step"].to_numpy(dtype=np.int64),
         "time": long["time"].to_numpy(),
         "value": long["predicted"].to_numpy(dtype=np.float64),
+        "data_sha256": np.repeat(sha, per_origin),
     }, columns=ROW_COLUMNS)
+
+
+def _check_fresh_enough(bm: BatchModel, fresh: FreshData, as_ofs: pd.DatetimeIndex | None, rule: Any,
+                        now: pd.Timestamp | None, source: str) -> None:
+    """The staleness rule (:mod:`wq.batch.staleness`) on the complete, observed rows of ``fresh``: against
+    the given as-of times, else against ``now`` (default: the current UTC time)."""
+    if isinstance(rule, str) and rule == "none":
+        return
+    frame = fresh.frame
+    cols = [c for c in bm.columns if c in fresh.observed.columns]
+    complete = frame.index[fresh.observed[cols].all(axis=1).to_numpy()]
+    ref = now if now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
+    if isinstance(rule, pd.Timedelta):
+        if as_ofs is not None:
+            check_staleness(complete, as_ofs, rule, source=source)
+        else:
+            check_staleness(complete, pd.DatetimeIndex([ref]), rule, label="now", source=source)
+        return
+    freq = bm.fingerprint.get("freq") or bm.meta.get("freq")
+    if as_ofs is not None:
+        check_one_step(complete, as_ofs, freq, source=source)
+        return
+    origin = completed_origin(ref, freq, frame.index[-1]) if freq else ref
+    check_one_step(complete, pd.DatetimeIndex([origin]), freq, label="the forecast origin", source=source,
+                   hint=f" (the newest {freq} period that has ended by now, {ref.floor('s')})")
 
 
 @dataclass
@@ -422,7 +432,7 @@ def batch_forecast(
     now: object = None,
     max_staleness: object = None,
     issued_at: pd.Timestamp | None = None,
-    on_conflict: str = "update",
+    on_conflict: str = "version",
     threads: int | None = None,
     progress: Progress = None,
 ) -> ForecastRun:
@@ -431,8 +441,11 @@ def batch_forecast(
     ``artifacts``: artifact directories (or folders of them, see :func:`find_artifacts`) or loaded
     :class:`BatchModel` objects. ``data``: one data file for all artifacts (default: each artifact's
     training file). ``store`` (SQLite) or ``csv``: where to write; neither: nothing is written (dry
-    run). ``max_staleness``: overrides each pipeline's ``[batch] max_staleness``. ``now``: the
-    reference time of the staleness check for the default as-of (default: current UTC time).
+    run). ``max_staleness``: a duration or ``"none"``, overriding each pipeline's ``[batch] max_staleness``;
+    unset in both: the default rule (:mod:`wq.batch.staleness`: at most one step before the origin).
+    ``now``: the reference time of the staleness check for the default as-of (default: current UTC time).
+    ``on_conflict``: ``"version"`` (a revised value is stored as a new version beside the one issued) or
+    ``"error"``.
     ``threads``: torch CPU threads for the networks (set only when a loaded model imported torch).
     Every artifact is loaded, checked and forecast before anything is written.
     """
@@ -474,15 +487,8 @@ def batch_forecast(
                 f"{source}: fill_method 'linear' fills a gap from the next observation, so data after the as-of "
                 f"time {as_ofs[-1]} would leak into its forecast; use fill_method = 'ffill' for past as-of times"
             )
-        allowed = _staleness(max_staleness if max_staleness is not None else bm.batch_settings.get("max_staleness"))
-        if allowed is not None:
-            cols = [c for c in bm.columns if c in fresh.observed.columns]
-            complete = frame.index[fresh.observed[cols].all(axis=1).to_numpy()]
-            if explicit:
-                check_staleness(complete, as_ofs, allowed, source=source)
-            else:
-                ref = reference_now if reference_now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
-                check_staleness(complete, pd.DatetimeIndex([ref]), allowed, label="now", source=source)
+        rule = parse_staleness(max_staleness if max_staleness is not None else bm.batch_settings.get("max_staleness"))
+        _check_fresh_enough(bm, fresh, as_ofs if explicit else None, rule, reference_now, source)
         train_end = pd.Timestamp(bm.fingerprint["end"])
         train_start = pd.Timestamp(bm.fingerprint["start"])
         if progress and frame.index[0] != train_start:
@@ -519,6 +525,6 @@ def batch_forecast(
         result = write_csv(rows, csv, on_conflict=on_conflict, issued_at=issued_at)
     if progress and result is not None:
         progress(f"wrote {destination}: {result.inserted} inserted, {result.unchanged} unchanged, "
-                 f"{result.updated} updated")
+                 f"{result.revised} revised")
     return ForecastRun(rows=rows, summaries=summaries, result=result, destination=destination,
                        seconds=time.perf_counter() - t0)

@@ -12,6 +12,8 @@ month of the valid time; drift when the rolling step-1 daily MAPE stays above th
   model was trained on. Drift threshold: ``threshold`` if given, else the pipeline's ``[batch]
   drift_threshold`` if > 0, else 1.5 × the artifact's validation MAPE; window: ``window`` or the
   pipeline's ``[batch] drift_window``.
+- Revised forecasts: the value first issued is scored (``versions="first"``, what was sent out), or the
+  latest revision (``versions="latest"``, ``wq score --version latest``).
 - Without artifacts: one report on every row in the store (optionally of one pipeline); the data
   file is read with its time column ``time`` (default: the first column) and the stored targets as
   columns, without filling; threshold ``threshold`` or :data:`wq.batch.score.DEFAULT_THRESHOLD`.
@@ -42,8 +44,10 @@ class ScoreReport:
 
 
 def read_forecasts(store: str | os.PathLike[str] | None = None, csv: str | os.PathLike[str] | None = None,
-                   pipeline: str | None = None, model_version: str | None = None) -> pd.DataFrame:
-    """Forecast rows from an existing SQLite store or forecast CSV (a missing file is a DataError)."""
+                   pipeline: str | None = None, model_version: str | None = None,
+                   versions: str = "first") -> pd.DataFrame:
+    """Forecast rows from an existing SQLite store or forecast CSV, opened read-only (a missing file is a
+    DataError); ``versions``: ``"first"`` (what was issued), ``"latest"`` or ``"all"``."""
     from wq.batch.store import ForecastStore, read_csv
 
     if (store is None) == (csv is None):
@@ -51,8 +55,9 @@ def read_forecasts(store: str | os.PathLike[str] | None = None, csv: str | os.Pa
     if store is not None:
         if not Path(store).is_file():
             raise DataError(f"forecast store {store}: does not exist")
-        return ForecastStore(store).read(pipeline=pipeline, model_version=model_version)
-    rows = read_csv(csv)
+        return ForecastStore(store, create=False).read(pipeline=pipeline, model_version=model_version,
+                                                       versions=versions)
+    rows = read_csv(csv, versions=versions)
     if pipeline is not None:
         rows = rows.loc[rows["pipeline"] == pipeline]
     if model_version is not None:
@@ -79,8 +84,10 @@ def score_store(
     threshold: float | None = None,
     window: int | None = None,
     drift_step: int = 1,
+    versions: str = "first",
 ) -> list[ScoreReport]:
-    """Score stored forecasts against observations (see the module docstring for the rules)."""
+    """Score stored forecasts against observations (see the module docstring for the rules). ``versions``:
+    score the value first issued of each forecast (default) or its ``"latest"`` revision."""
     from wq.batch.forecast import find_artifacts, load_batch_model
     from wq.batch.score import score_forecasts
     from wq.data.load import DataSpec
@@ -89,7 +96,7 @@ def score_store(
     if artifacts:
         for path in find_artifacts(artifacts):
             bm = load_batch_model(path)
-            rows = read_forecasts(store, csv, pipeline=bm.name, model_version=bm.version_id)
+            rows = read_forecasts(store, csv, pipeline=bm.name, model_version=bm.version_id, versions=versions)
             spec = bm.pipeline.data_spec(data if data is not None else bm.data_path)
             obs = read_observations(spec)
             batch = bm.batch_settings
@@ -103,7 +110,7 @@ def score_store(
         return reports
     if data is None:
         raise ConfigError("give the observations' data file (--data) or an artifact (--artifact)")
-    rows = read_forecasts(store, csv, pipeline=pipeline)
+    rows = read_forecasts(store, csv, pipeline=pipeline, versions=versions)
     if rows.empty:
         raise DataError(f"forecast store {store or csv}: no forecasts" + (f" of pipeline {pipeline!r}" if pipeline else ""))
     targets = sorted(rows["target"].unique())

@@ -119,19 +119,27 @@ def train_artifact(
 
     See the module docstring for what is fitted and stored. ``data_path`` overrides the pipeline's
     ``[data] path``. An existing ``artifact_dir`` is refused (:class:`~wq.errors.ArtifactError`)
-    unless ``overwrite``; missing parent folders are created. A failure at any point leaves no artifact
-    at ``artifact_dir`` (and an old one, when overwriting, untouched).
+    unless ``overwrite`` and it is a wq artifact (:func:`~wq.batch.artifact.check_replaceable`, checked
+    before fitting and again before the swap); missing parent folders are created. A failure at any
+    point leaves no artifact at ``artifact_dir`` (and an old one, when overwriting, untouched). With
+    ``WQ_ARTIFACT_KEY`` set the manifest is signed (:mod:`wq.batch.signing`).
     """
     from wq.batch.artifact import fingerprint, write_artifact
     from wq.run import load_frame
     from wq.seed import seed_everything
 
+    from wq.batch.artifact import check_replaceable
+    from wq.batch.signing import artifact_key
+
     t0 = time.perf_counter()
     target = Path(artifact_dir)
-    if (target.exists() or target.is_symlink()) and not overwrite:
-        from wq.errors import ArtifactError
+    if target.exists() or target.is_symlink():
+        if not overwrite:
+            from wq.errors import ArtifactError
 
-        raise ArtifactError(f"artifact {target}: already exists (use --overwrite to replace it)")
+            raise ArtifactError(f"artifact {target}: already exists (use --overwrite to replace it)")
+        check_replaceable(target)  # before the fit: only a wq artifact is ever replaced
+    artifact_key()  # a bad WQ_ARTIFACT_KEY fails now, not after the fit
     if data_path is not None:
         pipeline = pipeline.with_params(data__path=str(Path(data_path).resolve()))
     spec = pipeline.data_spec()

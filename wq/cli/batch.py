@@ -1,4 +1,4 @@
-"""The batch subcommands of ``wq``: ``train``, ``forecast`` and ``score`` (issue 6).
+"""The batch subcommands of ``wq``: ``train``, ``forecast``, ``score`` and ``forecast-history`` (issue 6).
 
 Exit codes (as for every ``wq`` command): 0 success; 2 bad input (data, artifact, pipeline, option:
 one line on stderr, nothing written); 1 an unexpected error. ``wq score --fail-on-drift`` exits
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from wq.cli.common import add_pipeline_options, log, pipeline_from_args, positive_int, progress, set_threads
 
-__all__ = ["EXIT_DRIFT", "register", "cmd_train", "cmd_forecast", "cmd_score"]
+__all__ = ["EXIT_DRIFT", "register", "cmd_train", "cmd_forecast", "cmd_score", "cmd_forecast_history"]
 
 EXIT_DRIFT = 3
 """Exit code of ``wq score --fail-on-drift`` when drift is flagged."""
@@ -58,7 +58,7 @@ def cmd_forecast(args) -> int:
         print(f"{s['pipeline']} {s['model_version']}: as-of {span}, {s['rows']} rows")
     if run.result is not None:
         r = run.result
-        print(f"{run.destination}: {r.inserted} inserted, {r.unchanged} unchanged, {r.updated} updated")
+        print(f"{run.destination}: {r.inserted} inserted, {r.unchanged} unchanged, {r.revised} revised")
     if args.dry_run or args.print:
         print(run.rows.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"), end="")
     return 0
@@ -73,7 +73,7 @@ def cmd_score(args) -> int:
 
     reports = score_store(store=args.store, csv=args.csv, data=args.data, artifacts=args.artifact or (),
                           time=args.time, pipeline=args.pipeline, threshold=args.threshold,
-                          window=args.window, drift_step=args.step)
+                          window=args.window, drift_step=args.step, versions=args.version)
     for i, rep in enumerate(reports):
         if i:
             print()
@@ -91,6 +91,26 @@ def cmd_score(args) -> int:
     if drift and args.fail_on_drift:
         log("score: drift flagged (exit 3)")
         return EXIT_DRIFT
+    return 0
+
+
+def cmd_forecast_history(args) -> int:
+    """``wq forecast-history (--store PATH | --csv PATH) [--as-of T] [--target T] [--revised]``: every stored
+    version of the chosen forecasts as CSV on stdout (version 1 is what was issued)."""
+    import pandas as pd
+
+    from wq.batch.monitor import read_forecasts
+    from wq.batch.rows import KEY, bound
+
+    rows = read_forecasts(args.store, args.csv, pipeline=args.pipeline, model_version=args.model_version,
+                          versions="all")
+    if args.as_of is not None:
+        rows = rows.loc[rows["as_of"] == pd.Timestamp(bound(args.as_of, "--as-of"))]
+    if args.target is not None:
+        rows = rows.loc[rows["target"] == args.target]
+    if args.revised:
+        rows = rows.loc[rows.groupby(list(KEY))["version"].transform("max") > 1]
+    print(rows.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"), end="")
     return 0
 
 
@@ -116,10 +136,12 @@ def register(sub) -> None:
     dest.add_argument("--store", metavar="PATH", help="SQLite forecast store (created if absent)")
     dest.add_argument("--csv", metavar="PATH", help="forecast CSV file instead of a SQLite store")
     f.add_argument("--max-staleness", metavar="DURATION",
-                   help="allowed age of the last complete observation, e.g. 1D or 36h (default: [batch] max_staleness)")
+                   help="allowed age of the last complete observation, e.g. 36h, or 'none' to forecast from old "
+                        "data (default: [batch] max_staleness, else at most one step before the forecast origin)")
     f.add_argument("--now", metavar="TIME", help="reference time of the staleness check (default: the current UTC time)")
-    f.add_argument("--on-conflict", choices=["update", "error"], default="update",
-                   help="a stored forecast with a different value: replace it (default) or fail")
+    f.add_argument("--on-conflict", choices=["version", "error"], default="version",
+                   help="a forecast already issued gets a different value (revised data): store it as a new "
+                        "version beside the issued one (default; nothing issued is replaced) or fail")
     f.add_argument("--dry-run", action="store_true", help="forecast and print the rows, write nothing")
     f.add_argument("--print", action="store_true", help="also print the rows as CSV")
     f.add_argument("--threads", type=positive_int, help="torch CPU threads (default 1)")
@@ -140,4 +162,17 @@ def register(sub) -> None:
     s.add_argument("--step", type=positive_int, default=1, help="horizon step whose errors drive the drift flag (default 1)")
     s.add_argument("--out", help="folder for by_step.csv, by_month.csv, daily.csv, flags.csv")
     s.add_argument("--fail-on-drift", action="store_true", help=f"exit {EXIT_DRIFT} when drift is flagged")
+    s.add_argument("--version", choices=["first", "latest"], default="first",
+                   help="which version of a revised forecast to score: the one issued first (default) or the latest")
     s.set_defaults(func=cmd_score)
+
+    h = sub.add_parser("forecast-history", help="every stored version of forecasts (issued value and revisions) as CSV")
+    src = h.add_mutually_exclusive_group(required=True)
+    src.add_argument("--store", metavar="PATH", help="SQLite forecast store")
+    src.add_argument("--csv", metavar="PATH", help="forecast CSV file")
+    h.add_argument("--pipeline", help="only this pipeline")
+    h.add_argument("--model-version", dest="model_version", help="only this artifact version")
+    h.add_argument("--as-of", dest="as_of", metavar="TIME", help="only forecasts from this as-of time")
+    h.add_argument("--target", help="only this target")
+    h.add_argument("--revised", action="store_true", help="only forecasts that have more than one version")
+    h.set_defaults(func=cmd_forecast_history)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from abc import ABCMeta, abstractmethod
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -161,8 +162,9 @@ class Forecaster(Estimator, metaclass=ABCMeta):
             return cls.from_state(state["state"], files)
         except ArtifactError:
             raise
-        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-            raise ArtifactError(f"model state of {state['model']!r} does not load: {exc}") from None
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError) as exc:
+            raise ArtifactError(
+                f"model state of {state['model']!r} does not load: {type(exc).__name__}: {exc}") from None
 
     @classmethod
     def load(cls, directory: str | Path) -> "Forecaster":
@@ -190,7 +192,7 @@ def read_model_json(files: dict[str, bytes]) -> dict:
         got = state.get("format") if isinstance(state, dict) else None
         raise ArtifactError(f"model format {got} is not supported (this wq reads {FORMAT_VERSION})")
     if not isinstance(state.get("model"), str) or not isinstance(state.get("state"), dict):
-        raise ArtifactError("model.json lacks the model name or its state")
+        raise ArtifactError("model.json is not a wq model state (an object with 'format', 'model' and 'state')")
     return state
 
 
@@ -202,10 +204,36 @@ def torch_bytes(tensors: dict) -> bytes:
     return buf.getvalue()
 
 
+_ESCAPES = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def torch_refusal(exc: BaseException, limit: int = 160) -> str:
+    """Why ``torch.load(..., weights_only=True)`` refused a file, in one plain short line.
+
+    torch's own message spans several lines with terminal escape codes and advice to load with
+    ``weights_only=False`` (which would run the file's code); this keeps the reason only: the pickled call
+    it refused ("Unsupported global: GLOBAL builtins.exec") or the first line of the message."""
+    text = _ESCAPES.sub("", str(exc))
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if found:
+        return f"it holds a pickled call to {found.group(1)}, not plain tensors (refused by weights_only=True)"
+    found = re.search(r"WeightsUnpickler error: ([^\n]+)", text)
+    line = found.group(1) if found else next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = line or type(exc).__name__
+    return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
+
+
 def torch_load_bytes(data: bytes) -> dict:
+    """A torch state dict (names -> tensors) from bytes, loaded with ``weights_only=True``; anything else
+    is an :class:`~wq.errors.ArtifactError` with a one-line reason."""
     import torch
 
     try:
-        return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+        state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - any failure to read weights is an artifact problem
-        raise ArtifactError(f"weights cannot be loaded safely: {exc}") from None
+        raise ArtifactError(f"weights cannot be loaded safely: {torch_refusal(exc)}") from None
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise ArtifactError(f"weights file holds a {type(state).__name__} that is not a dict of named tensors")
+    return state

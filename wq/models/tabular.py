@@ -2,12 +2,19 @@
 comparison model, C = 10) and histogram gradient boosting (the ``hgb`` baseline).
 
 Each output (horizon step x target) gets its own regressor (direct multi-output). Fitted models are saved with
-skops, which loads only an allow-list of scikit-learn and numpy types and never runs arbitrary code.
+skops. Loading trusts nothing by prefix: a saved model must hold exactly the types a fitted model of its kind
+holds (:data:`SKOPS_TRUSTED`, the types ``skops.io.get_untrusted_types`` reports for one; :data:`SKOPS_TREE`,
+every node of its skops tree), and what loads must be an instance of the expected estimator class with the
+expected number of features. Anything else is refused with :class:`~wq.errors.ArtifactError` before skops
+constructs a single object.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import time
+import zipfile
 
 import numpy as np
 
@@ -15,6 +22,99 @@ from wq.errors import ArtifactError
 from wq.estimator import Estimator
 from wq.models.params import TabularParams
 from wq.windows import WindowSet
+
+
+_HGB = "sklearn.ensemble._hist_gradient_boosting"
+
+SKOPS_TRUSTED: dict[str, frozenset[str]] = {
+    "svr": frozenset(),
+    "hgb": frozenset({f"{_HGB}.predictor.TreePredictor"}),
+}
+"""Per estimator, exactly the types ``skops.io.get_untrusted_types`` reports for a fitted model (derived by
+saving a fitted SVR and HistGradientBoostingRegressor with skops 0.16 / scikit-learn 1.9; see
+``tests/models/test_tabular_loading.py``). A saved model reporting any other type is refused."""
+
+_NUMPY_SCALARS = ("float64", "float32", "int64", "int32", "uint64", "uint32", "uint8", "bool")
+_COMMON_NODES = frozenset({
+    ("builtins.dict", "DictNode"), ("builtins.list", "ListNode"), ("builtins.tuple", "TupleNode"),
+    ("builtins.str", "JsonNode"), ("builtins.str", "TypeNode"), ("numpy.ndarray", "NdArrayNode"),
+    *((f"numpy.{t}", "NdArrayNode") for t in _NUMPY_SCALARS),
+})
+SKOPS_TREE: dict[str, frozenset[tuple[str, str]]] = {
+    "svr": _COMMON_NODES | {("sklearn.svm._classes.SVR", "ObjectNode")},
+    "hgb": _COMMON_NODES | {
+        (f"{_HGB}.gradient_boosting.HistGradientBoostingRegressor", "ObjectNode"),
+        (f"{_HGB}.predictor.TreePredictor", "ObjectNode"),
+        (f"{_HGB}.binning._BinMapper", "ObjectNode"),
+        ("sklearn._loss.loss.HalfSquaredError", "ObjectNode"),
+        ("sklearn._loss.link.IdentityLink", "ObjectNode"),
+        ("sklearn._loss.link.Interval", "ObjectNode"),
+        ("sklearn._loss._loss.CyHalfSquaredError", "LossNode"),
+        ("numpy.random._generator.Generator", "RandomGeneratorNode"),
+    },
+}
+"""Per estimator, every (type, skops loader) pair that the skops tree of a fitted model holds. A tree with
+any other node (a function, a reduce call, another estimator) is refused: skops' own default trust is not
+relied on."""
+
+
+def _estimator_class(estimator: str) -> type:
+    if estimator == "svr":
+        from sklearn.svm import SVR
+
+        return SVR
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    return HistGradientBoostingRegressor
+
+
+def _tree_nodes(node: object, out: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Every (module.class, loader) pair in a skops schema, depth first (the schema is plain JSON)."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "__class__" in item and "__module__" in item:
+                out.add((f"{item['__module__']}.{item['__class__']}", str(item.get("__loader__"))))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return out
+
+
+def load_skops_model(data: bytes, estimator: str, n_features: int, where: str = "saved model"):
+    """Load one fitted ``estimator`` ("svr" or "hgb") from skops bytes, or refuse with ArtifactError (one line).
+
+    Checks, before anything is constructed: the file is a skops zip whose ``schema.json`` holds only the
+    nodes of :data:`SKOPS_TREE`, and ``skops.io.get_untrusted_types`` reports only :data:`SKOPS_TRUSTED`.
+    After loading: the object is an instance of the estimator's class and expects ``n_features`` inputs."""
+    import skops.io as sio
+
+    if estimator not in SKOPS_TREE:
+        raise ArtifactError(f"{where}: unknown tabular estimator {estimator!r}")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            schema = json.loads(archive.read("schema.json"))
+        untrusted = set(sio.get_untrusted_types(data=data))
+    except Exception as exc:  # noqa: BLE001 - a damaged zip or schema raises many types
+        raise ArtifactError(f"{where}: not a readable skops file ({type(exc).__name__}: {exc})") from None
+    foreign = sorted(f"{t} ({loader})" for t, loader in _tree_nodes(schema, set()) - SKOPS_TREE[estimator])
+    refused = sorted(untrusted - SKOPS_TRUSTED[estimator])
+    if foreign or refused:
+        shown = (foreign or refused)[:3]
+        raise ArtifactError(f"{where}: holds types a fitted {estimator} model does not need and wq does not trust: "
+                            f"{', '.join(shown)}{' ...' if len(foreign or refused) > 3 else ''}; refused")
+    try:
+        model = sio.loads(data, trusted=sorted(SKOPS_TRUSTED[estimator]))
+    except Exception as exc:  # noqa: BLE001
+        raise ArtifactError(f"{where}: does not load ({type(exc).__name__}: {exc})") from None
+    cls = _estimator_class(estimator)
+    if not isinstance(model, cls):
+        raise ArtifactError(f"{where}: holds a {type(model).__name__}, expected a {cls.__name__}")
+    if getattr(model, "n_features_in_", None) != n_features:
+        raise ArtifactError(f"{where}: expects {getattr(model, 'n_features_in_', None)} features, "
+                            f"the model state says {n_features}")
+    return model
 
 
 def _flat(ws: WindowSet) -> np.ndarray:
@@ -83,19 +183,13 @@ class TabularComponent(Estimator, params=TabularParams):
 
     @classmethod
     def from_state(cls, meta: dict, blobs: dict[str, bytes]) -> "TabularComponent":
-        import skops.io as sio
-
+        """Rebuild from :meth:`get_state`; every blob is checked by :func:`load_skops_model`."""
         comp = cls(**meta["config"])
-        comp.shape_ = dict(meta["shape"])
-        models = []
-        for i in range(len(blobs)):
-            data = blobs[str(i)]
-            untrusted = sio.get_untrusted_types(data=data)
-            allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy."))]
-            refused = sorted(set(untrusted) - set(allowed))
-            if refused:
-                raise ArtifactError(f"saved {comp.estimator} model holds types wq does not trust: {refused}")
-            models.append(sio.loads(data, trusted=allowed))
-        comp.models_ = models
+        comp.shape_ = {k: int(v) for k, v in dict(meta["shape"]).items()}
+        n_out = comp.shape_["horizon"] * comp.shape_["n_targets"]
+        if sorted(blobs) != sorted(str(i) for i in range(n_out)):
+            raise ArtifactError(f"saved {comp.estimator} model: {len(blobs)} regressor file(s), expected {n_out}")
+        comp.models_ = [load_skops_model(blobs[str(i)], comp.estimator, comp.shape_["n_features"],
+                                         where=f"saved {comp.estimator} regressor {i}")
+                        for i in range(n_out)]
         return comp
-
