@@ -15,6 +15,7 @@ Each flag maps to one :class:`wq.data.load.DataSpec` field (see its module docst
 ``--drivers-na``, ``--drivers-sheet``   drivers_* options
 ``--freq D``, ``--resample D``, ``--agg flow=mean,rain=sum``, ``--min-coverage 0.75``
 ``--duplicates mean``, ``--fill-limit 3``, ``--fill-method ffill``, ``--long-gaps keep``, ``--min-rows N``
+``--keep-edges``                       trim_edges = false
 =====================================  ===================================================
 """
 
@@ -101,7 +102,10 @@ def add_data_arguments(parser: argparse.ArgumentParser, path_required: bool = Tr
     g.add_argument("--fill-limit", type=int, default=3, help="longest gap (steps) to fill (default 3)")
     g.add_argument("--fill-method", choices=FILL_METHODS, default="ffill", help="how to fill short gaps")
     g.add_argument("--long-gaps", choices=LONG_GAP_RULES, default="error",
-                   help="what to do with longer gaps (default: error)")
+                   help="what to do with longer gaps inside the record (default: error)")
+    g.add_argument("--keep-edges", dest="trim_edges", action="store_false",
+                   help="do not trim rows at the start/end where a column has no value yet (default: trim, "
+                        "with a note); edge runs then count as gaps")
     g.add_argument("--min-rows", type=int, default=2, help="fewest rows accepted (default 2)")
     return parser
 
@@ -136,17 +140,17 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
         drivers_na_values=_markers(args.drivers_na), drivers_sheet=drivers_sheet, freq=args.freq,
         resample=args.resample, agg=_agg(args.agg), min_coverage=args.min_coverage, duplicates=args.duplicates,
         fill_limit=args.fill_limit, fill_method=args.fill_method, long_gaps=args.long_gaps,
-        min_rows=args.min_rows,
+        trim_edges=getattr(args, "trim_edges", True), min_rows=args.min_rows,
     )
 
 
 def check_command(args: argparse.Namespace) -> int:
-    """``wq data check``: print the summary to stdout and return 0, or print the problems (one per line)
-    to stderr and return 2. No traceback for bad input."""
+    """``wq data check``: print the summary to stdout and return 0, or print the problems (one per line,
+    ``wq: error: ...`` as every wq command) to stderr and return 2. No traceback for bad input."""
     try:
         spec = spec_from_args(args)
     except WqError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"wq: error: {exc}", file=sys.stderr)
         return 2
     report = check(spec, k=getattr(args, "sigma", 3.0))
     if report.ok:
@@ -155,5 +159,5 @@ def check_command(args: argparse.Namespace) -> int:
     if report.text:
         print(report.text)
     for problem in report.problems:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"wq: error: {problem}", file=sys.stderr)
     return 2

@@ -10,18 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from wq.data.grid import infer_freq  # noqa: F401 - also imported from here by wq.models.windowed
 from wq.models.base import Forecaster
 
 DEFAULT_SEASON = {"D": 7, "B": 5, "h": 24, "H": 24, "W": 52, "MS": 12, "M": 12, "ME": 12}
-
-
-def infer_freq(frame: pd.DataFrame) -> str:
-    freq = frame.index.freqstr if frame.index.freq is not None else pd.infer_freq(frame.index)
-    if freq is None:
-        from wq.errors import DataError
-
-        raise DataError("the time index has no regular frequency; set `freq` (or resample) in the data settings")
-    return freq
 
 
 class NaiveForecaster(Forecaster):
