@@ -104,8 +104,9 @@ def add_data_arguments(parser: argparse.ArgumentParser, path_required: bool = Tr
     g.add_argument("--long-gaps", choices=LONG_GAP_RULES, default="error",
                    help="what to do with longer gaps inside the record (default: error)")
     g.add_argument("--keep-edges", dest="trim_edges", action="store_false",
-                   help="do not trim rows at the start/end where a column has no value yet (default: trim, "
-                        "with a note); edge runs then count as gaps")
+                   help="keep the rows at the start and end of the record where some column has no value "
+                        "(default: the record runs from the first to the last row with every value, noted); "
+                        "their missing values then count as gaps")
     g.add_argument("--min-rows", type=int, default=2, help="fewest rows accepted (default 2)")
     return parser
 

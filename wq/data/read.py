@@ -259,6 +259,12 @@ def _localize(table: Table, t: pd.DatetimeIndex, tz: str, notes: list[str]) -> p
 
 
 # ------------------------------------------------------------------------------------------ numbers
+def _cell(s: pd.Series, i: int) -> str:
+    """The cell at position ``i`` as written: text quoted, numbers plain (``inf``, ``1e+308``)."""
+    v = s.iloc[i]
+    return repr(v) if isinstance(v, str) else f"{float(v):g}" if isinstance(v, (int, float, np.number)) else repr(str(v))
+
+
 def numeric(table: Table, col: str, required: bool) -> np.ndarray | None:
     """float64 values of ``col``; None for a text-only or value-less column that is not ``required``.
     A non-numeric or non-finite cell, or one beyond ``MAX_ABS`` in magnitude, raises DataError naming row,
@@ -285,13 +291,13 @@ def numeric(table: Table, col: str, required: bool) -> np.ndarray | None:
         if not required and not np.isfinite(values).any():
             return None  # text only (e.g. a station name or a flag column): dropped by the caller
         i = int(np.flatnonzero(bad)[0])
-        raise DataError(f"{table.where(i, col)}: {s.iloc[i]!r} is not a number ({int(bad.sum())} such cells in "
+        raise DataError(f"{table.where(i, col)}: {_cell(s, i)} is not a number ({int(bad.sum())} such cells in "
                         f"this column)")
     with np.errstate(invalid="ignore"):
         huge = np.abs(values) > MAX_ABS
     if huge.any():
         i = int(np.flatnonzero(huge)[0])
-        raise DataError(f"{table.where(i, col)}: {s.iloc[i]!r} is too large for float computations (|x| > "
+        raise DataError(f"{table.where(i, col)}: {_cell(s, i)} is too large for float computations (|x| > "
                         f"{MAX_ABS:g}: its square overflows; {int(huge.sum())} such cells in this column)")
     if not required and np.isnan(values).all():
         return None
