@@ -38,7 +38,8 @@ def blank_outages(frame: pd.DataFrame, lengths: Sequence[int], columns: Sequence
     k, n = len(lengths), len(frame)
     free = n - int(lengths.sum()) - (k + 1) * margin
     if free < 0:
-        raise ConfigError(f"{k} outages of {int(lengths.sum())} rows in all do not fit in {n} rows with margin {margin}")
+        raise ConfigError(f"{k} outages of {int(lengths.sum())} rows in all do not fit in {n} rows "
+                          f"with margin {margin}")
     rng = np.random.default_rng(seed)
     cuts = np.sort(rng.integers(0, free + 1, size=k))
     spaces = np.diff(np.concatenate(([0], cuts))) + margin  # rows observed before each outage

@@ -262,7 +262,9 @@ def _localize(table: Table, t: pd.DatetimeIndex, tz: str, notes: list[str]) -> p
 def _cell(s: pd.Series, i: int) -> str:
     """The cell at position ``i`` as written: text quoted, numbers plain (``inf``, ``1e+308``)."""
     v = s.iloc[i]
-    return repr(v) if isinstance(v, str) else f"{float(v):g}" if isinstance(v, (int, float, np.number)) else repr(str(v))
+    if isinstance(v, str):
+        return repr(v)
+    return f"{float(v):g}" if isinstance(v, (int, float, np.number)) else repr(str(v))
 
 
 def numeric(table: Table, col: str, required: bool) -> np.ndarray | None:

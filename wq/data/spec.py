@@ -53,7 +53,8 @@ def _check_tz(value: str | None, key: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"data option {key!r}: unknown time zone {value!r} (e.g. 'Europe/Copenhagen', 'UTC')") from exc
+        raise ConfigError(f"data option {key!r}: unknown time zone {value!r} "
+                          f"(e.g. 'Europe/Copenhagen', 'UTC')") from exc
 
 
 def _check_choice(value: Any, choices: Sequence[str], key: str) -> None:
