@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -67,7 +70,7 @@ def test_check_command_exit_codes_and_no_traceback(write, capsys):
     bad = write("bad.csv", "date,flow\n2024-01-01,1\n2024-99-02,2\n")
     assert check_command(parse(str(bad))) == 2
     out, err = capsys.readouterr()
-    assert "error:" in err and "row 2 (line 3)" in err and "Traceback" not in out + err
+    assert err.startswith("wq: error: ") and "row 2 (line 3)" in err and "Traceback" not in out + err
     assert check_command(parse(str(write("e.csv", "")))) == 2
     assert "is empty" in capsys.readouterr().err
     assert check_command(parse()) == 2  # no file: a config problem, not a crash
@@ -92,7 +95,8 @@ def test_spec_from_args_maps_every_flag(tmp_path):
     assert spec.agg == {"flow": "mean", "acc_precip": "sum"} and spec.resample == "D" and spec.freq == "h"
     assert (spec.duplicates, spec.fill_limit, spec.fill_method, spec.long_gaps) == ("first", 2, "linear", "keep")
     assert spec.targets == ["Q-E"] and spec.drivers == ["ZN-E"] and spec.min_rows == 5
-    assert spec.min_coverage == 0.5 and args.sigma == 2.5
+    assert spec.min_coverage == 0.5 and args.sigma == 2.5 and spec.trim_edges
+    assert spec_from_args(parse("f.csv", "--keep-edges")).trim_edges is False
 
 
 def test_data_flag_and_path_conflict():
@@ -100,3 +104,57 @@ def test_data_flag_and_path_conflict():
     assert str(spec_from_args(parser.parse_args(["--data", "a.csv"])).path) == "a.csv"
     with pytest.raises(ConfigError, match="two data files"):
         spec_from_args(parser.parse_args(["a.csv", "--data", "b.csv"]))
+
+
+# ----------------------------------------------------------------------------------------- issue 10
+REPO = Path(__file__).resolve().parents[2]
+
+
+def wetland_copy(tmp_path: Path, name: str, edit) -> Path:
+    """The sample wetland record with ``edit(frame)`` applied, written to tmp_path/name."""
+    frame = pd.read_csv(REPO / "data" / "wetland_daily.csv")
+    edit(frame)
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
+def wq_cli(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wq", *argv], capture_output=True, text=True, cwd=cwd)
+
+
+def test_huge_spike_exits_2_in_data_check_and_wq_run_without_numpy_warnings(tmp_path):
+    """A +-1e308 spike passed `wq data check` with exit 0 (the std overflowed, raw RuntimeWarnings) and made
+    `wq run` exit 1; both now exit 2 with one line naming file, row, line and column, and write nothing."""
+    path = wetland_copy(tmp_path, "spike.csv", lambda f: f.__setitem__("cod_out_mgl", f["cod_out_mgl"].where(
+        f.index != 99, -1e308)))
+    where = f"file {path}, row 100 (line 101), column 'cod_out_mgl': -1e+308 is too large"
+    done = wq_cli("data", "check", str(path), "--target", "cod_out_mgl", "--fill-limit", "7", cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip() == done.stderr.strip().splitlines()[0]
+    assert done.stderr.startswith("wq: error: " + where)
+    assert "Warning" not in done.stderr + done.stdout
+    out = tmp_path / "report"
+    done = wq_cli("run", str(REPO / "pipelines" / "sample.toml"), "--data", str(path), "--models", "persistence",
+                  "--out", str(out), "--quiet", cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("wq: error: " + where)
+    assert not out.exists()
+
+
+def test_first_day_missing_is_trimmed_by_data_check(tmp_path, capsys):
+    """A record whose target is missing on its first day was refused by default; now it starts a day later."""
+    path = wetland_copy(tmp_path, "first.csv", lambda f: f.__setitem__("cod_out_mgl", f["cod_out_mgl"].where(
+        f.index != 0)))
+    assert check_command(parse(str(path), "--target", "cod_out_mgl", "--fill-limit", "7")) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and "span: 2019-01-02 .. 2022-12-31" in out
+    assert "trimmed 1 row at the start" in out and "2019-01-01, 1 steps, trimmed" in out
+    assert check_command(parse(str(path), "--target", "cod_out_mgl", "--fill-limit", "7", "--keep-edges")) == 2
+    assert "at an edge" in capsys.readouterr().err
+
+
+def test_summary_without_numpy_warnings_on_an_empty_kept_column(write, recwarn):
+    path = write("e.csv", "date,a,b\n2024-01-01,1,\n2024-01-02,2,\n2024-01-03,3,\n")
+    report = check(DataSpec(path, columns=["a", "b"], long_gaps="keep", trim_edges=False))
+    assert report.ok and next(ln for ln in report.text.splitlines() if ln.startswith("b ")).split()[1:3] == ["3", "3"]
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]

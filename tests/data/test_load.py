@@ -129,7 +129,7 @@ def test_names_count_must_match_fields(write):
 def test_headerless_file_with_names_markers_and_format(write):
     path = write("plant.data", "D-4/3/90,30,?\nD-1/3/90,10,1\nD-2/3/90,20,2\n\n\n")
     loaded = load(DataSpec(path, names=["DAY", "Q", "Z"], time="DAY", time_format="D-%d/%m/%y",
-                           na_values=["?"], fill_method="linear", long_gaps="keep"))
+                           na_values=["?"], fill_method="linear", long_gaps="keep", trim_edges=False))
     f = loaded.frame
     assert list(f.index) == list(pd.date_range("1990-03-01", "1990-03-04", freq="D"))
     assert f.index.freq == "D" and f.index.name == "time"
@@ -259,10 +259,10 @@ def test_long_gaps_segments(write, daily_csv, mode, first, last):
 
 def test_leading_gap_is_long_and_fill_none_fills_nothing(write, daily_csv):
     path = write("a.csv", "date,a,b\n2024-01-01,,1\n2024-01-02,2,\n2024-01-03,3,3\n2024-01-04,4,4\n")
-    loaded = load(DataSpec(path, fill_limit=3, long_gaps="last-segment"))
+    loaded = load(DataSpec(path, fill_limit=3, long_gaps="last-segment", trim_edges=False))
     assert loaded.frame.index[0] == pd.Timestamp("2024-01-02")  # a's leading gap cannot be filled
     assert loaded.frame.loc["2024-01-02", "b"] == 1.0  # ffill
-    none = load(DataSpec(path, fill_method="none", long_gaps="keep")).frame
+    none = load(DataSpec(path, fill_method="none", long_gaps="keep", trim_edges=False)).frame
     assert int(none.isna().sum().sum()) == 2
 
 
@@ -278,7 +278,8 @@ def test_property_only_short_interior_gaps_are_filled(mask, limit):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "v.parquet"
         frame.to_parquet(path)
-        loaded = load(DataSpec(path, fill_method="linear", fill_limit=limit, long_gaps="keep", min_rows=0))
+        loaded = load(DataSpec(path, fill_method="linear", fill_limit=limit, long_gaps="keep", min_rows=0,
+                               trim_edges=False))
     out = loaded.frame["v"].to_numpy()
     runs, i = [], 0
     while i < len(mask):

@@ -127,7 +127,7 @@ def dhi_spec(**kw) -> DataSpec:
 
 def test_dhi_local_flow_joined_with_utc_weather_daily():
     need(DHI)
-    loaded = load(dhi_spec())
+    loaded = load(dhi_spec(trim_edges=False))
     f = loaded.frame
     assert f.index.freq == "D" and f.index[0] == pd.Timestamp("2023-11-07")
     assert f.index[-1] == pd.Timestamp("2025-02-17")  # last flow: 2025-02-18 00:00 local = 02-17 23:00 UTC
@@ -146,6 +146,11 @@ def test_dhi_local_flow_joined_with_utc_weather_daily():
     # first UTC day has flow from 08:00 only (16 of 24 hours < 0.75): missing, at the edge, kept
     assert np.isnan(f["flow"].iloc[0]) and not loaded.filled["flow"].iloc[0]
     assert any("ambiguous DST" in n for n in loaded.notes)
+    # by default the under-covered first week (flow missing 7 to 13 November) is trimmed, with a note
+    trimmed = load(dhi_spec())
+    assert trimmed.frame.index[0] == pd.Timestamp("2023-11-14") and not np.isnan(trimmed.frame["flow"].iloc[0])
+    assert (trimmed.frame.loc["2023-11-14":].equals(f.loc["2023-11-14":]))
+    assert any("trimmed 7 rows at the start" in n and "flow (7 rows)" in n for n in trimmed.notes)
 
 
 def test_dhi_last_segment_is_complete():

@@ -15,6 +15,7 @@ Each flag maps to one :class:`wq.data.load.DataSpec` field (see its module docst
 ``--drivers-na``, ``--drivers-sheet``   drivers_* options
 ``--freq D``, ``--resample D``, ``--agg flow=mean,rain=sum``, ``--min-coverage 0.75``
 ``--duplicates mean``, ``--fill-limit 3``, ``--fill-method ffill``, ``--long-gaps keep``, ``--min-rows N``
+``--keep-edges``                       trim_edges = false
 =====================================  ===================================================
 """
 
@@ -103,7 +104,11 @@ def add_data_arguments(parser: argparse.ArgumentParser, path_required: bool = Tr
     g.add_argument("--fill-limit", type=int, help=f"longest gap (steps) to fill (default {_DEFAULT.fill_limit})")
     g.add_argument("--fill-method", choices=FILL_METHODS, help=f"how to fill short gaps (default {_DEFAULT.fill_method})")
     g.add_argument("--long-gaps", choices=LONG_GAP_RULES,
-                   help=f"what to do with longer gaps (default: {_DEFAULT.long_gaps})")
+                   help=f"what to do with longer gaps inside the record (default: {_DEFAULT.long_gaps})")
+    g.add_argument("--keep-edges", dest="trim_edges", action="store_false", default=None,
+                   help="keep the rows at the start and end of the record where some column has no value "
+                        "(default: the record runs from the first to the last row with every value, noted); "
+                        "their missing values then count as gaps")
     g.add_argument("--min-rows", type=int, help=f"fewest rows accepted (default {_DEFAULT.min_rows})")
     return parser
 
@@ -138,7 +143,7 @@ def spec_from_args(args: argparse.Namespace) -> DataSpec:
         drivers_na_values=_markers(args.drivers_na), drivers_sheet=drivers_sheet, freq=args.freq,
         resample=args.resample, agg=_agg(args.agg), min_coverage=args.min_coverage, duplicates=args.duplicates,
         fill_limit=args.fill_limit, fill_method=args.fill_method, long_gaps=args.long_gaps,
-        min_rows=args.min_rows,
+        trim_edges=getattr(args, "trim_edges", None), min_rows=args.min_rows,
     )
     # flags not given keep the data layer's defaults (DataSpec): one place for each default
     return DataSpec(**{k: v for k, v in given.items() if v is not None})
@@ -182,12 +187,12 @@ def register(sub) -> None:
 
 
 def check_command(args: argparse.Namespace) -> int:
-    """``wq data check``: print the summary to stdout and return 0, or print the problems (one per line)
-    to stderr and return 2. No traceback for bad input."""
+    """``wq data check``: print the summary to stdout and return 0, or print the problems (one per line,
+    ``wq: error: ...`` as every wq command) to stderr and return 2. No traceback for bad input."""
     try:
         spec = spec_from_args(args)
     except WqError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"wq: error: {exc}", file=sys.stderr)
         return 2
     report = check(spec, k=getattr(args, "sigma", 3.0))
     if report.ok:
@@ -196,5 +201,5 @@ def check_command(args: argparse.Namespace) -> int:
     if report.text:
         print(report.text)
     for problem in report.problems:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"wq: error: {problem}", file=sys.stderr)
     return 2

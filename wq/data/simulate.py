@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from wq.data.times import to_utc_naive
 from wq.errors import ConfigError
 
 __all__ = [
@@ -161,8 +162,7 @@ def _dates(start: str | pd.Timestamp, days: int) -> pd.DatetimeIndex:
         first = pd.Timestamp(start)
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"start is not a date: {start!r}") from exc
-    if first.tz is not None:
-        first = first.tz_convert("UTC").tz_localize(None)
+    first = to_utc_naive(first)
     return pd.date_range(first.normalize(), periods=int(days), freq="D")
 
 

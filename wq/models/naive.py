@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from wq.data.load import infer_freq
+from wq.data.grid import infer_freq
 from wq.errors import DataError
 from wq.estimator import Int
 from wq.models.base import Forecaster

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from pydantic import ConfigDict, Field
 
-from wq.data.load import infer_freq
+from wq.data.grid import infer_freq
 from wq.errors import ArtifactError, ConfigError, DataError
 from wq.estimator import Int
 from wq.models.base import Forecaster, torch_bytes, torch_load_bytes
