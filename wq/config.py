@@ -54,7 +54,7 @@ TABLE_VALUED = {("preprocess", "outliers"), ("preprocess", "moving_average"), ("
 PREPROCESS_KEYS = {
     "outliers": {"k", "neighbours", "window"},
     "moving_average": {"window", "centered"},
-    "wavelet": {"wavelet", "level", "window", "mode", "threshold"},
+    "wavelet": {"method", "wavelet", "level", "window", "mode", "threshold"},
     "pca": {"variance", "n_components"},
 }
 
@@ -153,6 +153,11 @@ class Pipeline:
         wav = r["preprocess"]["wavelet"]
         if wav is not None and wav.get("mode", "causal") not in ("causal", "offline"):
             raise ConfigError(f"[preprocess] wavelet mode must be 'causal' or 'offline', got {wav.get('mode')!r}")
+        if wav is not None and wav.get("method", "dwt") not in ("dwt", "atrous"):
+            raise ConfigError(f"[preprocess] wavelet method must be 'dwt' or 'atrous', got {wav.get('method')!r}")
+        if wav is not None and wav.get("method") == "atrous" and wav.get("mode", "causal") != "causal":
+            raise ConfigError("[preprocess] wavelet method 'atrous' is causal only; the whole-series transform "
+                              "is method 'dwt' with mode 'offline'")
         if r["evaluate"]["zeros"] not in ("skip", "error"):
             raise ConfigError("[evaluate] zeros must be 'skip' or 'error'")
 

@@ -48,6 +48,16 @@ def wavelet_models(models: list[str]) -> list[str]:
     return [m for m in models if m in RECIPES and RECIPES[m]["parts"] == "dual"]
 
 
+def _wavelet_note(pipeline: Pipeline) -> str:
+    wav = pipeline.raw["preprocess"]["wavelet"] or {}
+    if pipeline.wavelet_mode == "offline":
+        return " (whole-series transform: uses the future, offline reproduction only)"
+    if wav.get("method") == "atrous":
+        return (" (causal à trous stationary transform; its boundary-affected first rows are not fitted on, "
+                "Quilty & Adamowski 2018)")
+    return " (causal: trailing windows only)" if wav else ""
+
+
 def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None = None, out_dir=None,
                  audit_leak: bool = False, progress: Callable[[str], None] | None = None,
                  augmenter_for: Callable | None = None, notes_extra: list[str] | None = None) -> RunResult:
@@ -74,9 +84,7 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         f"({start - n_fit} rows), test {frame.index[start].date()} .. {frame.index[-1].date()} "
         f"({len(frame) - start} rows, never used for fitting or choices).",
         f"Preprocessing fitted on the fitting rows only: {json.dumps(pipeline.preprocess, sort_keys=True)}.",
-        f"Wavelet mode: {pipeline.wavelet_mode}"
-        + (" (whole-series transform: uses the future, offline reproduction only)" if pipeline.wavelet_mode == "offline" else " (causal: trailing windows only)")
-        + ".",
+        f"Wavelet mode: {pipeline.wavelet_mode}" + _wavelet_note(pipeline) + ".",
         f"Model settings: {json.dumps({k: v for k, v in pipeline.raw['model'].items()}, sort_keys=True)}; seed {pipeline.seed}.",
         f"Peaks for pMAPE: observations at or above the {pipeline.raw['evaluate']['peak_quantile']:.2f} quantile of the test period.",
         *(f"Data layer: {n}" for n in notes),
@@ -96,6 +104,8 @@ def leak_audit(pipeline: Pipeline, frame, models, causal_result: SplitResult, ma
     other = "offline" if mode == "causal" else "causal"
     alt = pipeline.copy()
     alt.set("preprocess.wavelet.mode", other)
+    if other == "offline":  # the contrast is always the literature's whole-series DWT
+        alt.set("preprocess.wavelet.method", "dwt")
     alt_result = evaluate_split(alt, frame, wav, progress=progress, observed_mask=mask)
     a = causal_result.metrics[causal_result.metrics["model"].isin(wav)].assign(wavelet_mode=mode)
     b = alt_result.metrics.assign(wavelet_mode=other)

@@ -1,11 +1,12 @@
 """Preprocessing stages, each a scikit-learn style transformer with JSON state, and their composition.
 
 Target path: :class:`SigmaOutlierSmoother` -> :class:`MovingAverage` -> :class:`MinMaxScaling` ->
-:class:`WaveletDenoiser`; driver path: :class:`MinMaxScaling` -> :class:`DriverPCA`; both composed by
+:class:`WaveletDenoiser` (or the causal stationary :class:`AtrousDenoiser`); driver path: :class:`MinMaxScaling` -> :class:`DriverPCA`; both composed by
 :class:`Preprocessor` (fitted on train only) into :class:`Parts`. Definitions: design.md, "Exact definitions".
 """
 
 from wq.preprocess._base import InputError
+from wq.preprocess.atrous import AtrousDenoiser
 from wq.preprocess.outliers import SigmaOutlierSmoother
 from wq.preprocess.pca import DriverPCA
 from wq.preprocess.pipeline import Parts, Preprocessor
@@ -20,6 +21,7 @@ __all__ = [
     "MinMaxScaling",
     "WaveletDenoiser",
     "soft_threshold",
+    "AtrousDenoiser",
     "DriverPCA",
     "Preprocessor",
     "Parts",

@@ -16,6 +16,7 @@ import pandas as pd
 
 from wq.errors import ArtifactError, ConfigError, DataError
 from wq.preprocess._base import STATE_VERSION, Estimator, NotFittedError, Stage, _jsonable, to_2d
+from wq.preprocess.atrous import AtrousDenoiser
 from wq.preprocess.outliers import SigmaOutlierSmoother
 from wq.preprocess.pca import DriverPCA
 from wq.preprocess.scaling import MinMaxScaling
@@ -72,13 +73,35 @@ def _stage(cls: type[Stage], settings: Any, option: str) -> Stage:
     return stage
 
 
+WAVELET_METHODS: dict[str, type[Stage]] = {"dwt": WaveletDenoiser, "atrous": AtrousDenoiser}
+
+
+def _wavelet_stage(settings: Any) -> Stage:
+    """The wavelet stage of the ``wavelet`` settings: ``method = "dwt"`` (default) -> :class:`WaveletDenoiser`,
+    ``"atrous"`` -> :class:`AtrousDenoiser` (causal only; ``window`` is unused: its memory is L_J)."""
+    if not isinstance(settings, Mapping):
+        raise ConfigError(f"preprocess.wavelet must be a table of settings or none, got {settings!r}")
+    rest = dict(settings)
+    method = rest.pop("method", "dwt")
+    if method not in WAVELET_METHODS:
+        raise ConfigError(f"preprocess.wavelet.method must be one of {sorted(WAVELET_METHODS)}, got {method!r}")
+    if method == "atrous":
+        if rest.pop("mode", "causal") != "causal":
+            raise ConfigError("preprocess.wavelet: method 'atrous' is causal only; the whole-series (leaky) "
+                              "transform is method 'dwt' with mode 'offline'")
+        rest.pop("window", None)
+    return _stage(WAVELET_METHODS[method], rest, "wavelet")
+
+
 class Preprocessor(Estimator):
     """Fit the preprocessing stages on the training frame and apply them, unchanged, to any later frame.
 
     Each option is a dict of the stage's constructor arguments, or None to skip the stage:
     ``outliers`` -> :class:`SigmaOutlierSmoother` (targets; also drivers when ``driver_outliers``),
     ``moving_average`` -> :class:`MovingAverage` (targets), ``scale`` -> :class:`MinMaxScaling`
-    (targets and drivers), ``wavelet`` -> :class:`WaveletDenoiser` (targets), ``pca`` -> :class:`DriverPCA`.
+    (targets and drivers), ``wavelet`` -> :class:`WaveletDenoiser` (targets; with ``method = "atrous"`` the
+    causal stationary :class:`AtrousDenoiser`, whose boundary-affected first rows are :attr:`warmup_`),
+    ``pca`` -> :class:`DriverPCA`.
     Drivers are not outlier-smoothed by default: rain and storm inflow extremes are real events, not
     sensor faults. Every stage is fitted on the training frame only (the input of each stage being the
     output of the previous one on the training frame).
@@ -119,7 +142,7 @@ class Preprocessor(Estimator):
             "outliers_": opt(SigmaOutlierSmoother, self.outliers, "outliers"),
             "moving_average_": opt(MovingAverage, self.moving_average, "moving_average"),
             "scaler_": MinMaxScaling() if self.scale else None,
-            "wavelet_": opt(WaveletDenoiser, self.wavelet, "wavelet"),
+            "wavelet_": None if self.wavelet is None else _wavelet_stage(self.wavelet),
             "driver_outliers_": opt(SigmaOutlierSmoother, self.outliers, "outliers") if self.driver_outliers else None,
             "driver_scaler_": MinMaxScaling() if self.scale else None,
             "pca_": opt(DriverPCA, self.pca, "pca"),
@@ -132,6 +155,14 @@ class Preprocessor(Estimator):
         if not hasattr(self, "targets_"):
             stages = [self._build()[n] for n in ("moving_average_", "wavelet_")]
         return all(s is None or s.causal for s in stages)
+
+    @property
+    def warmup_(self) -> int:
+        """Rows at the start of a transformed frame whose parts are boundary-affected and must not be fitted
+        on: the à trous stage's L_J (:attr:`AtrousDenoiser.warmup_`), else 0 (the other causal stages' start
+        effects, e.g. the trailing DWT's padded first windows, are not counted)."""
+        self._check_fitted()
+        return int(getattr(self.wavelet_, "warmup_", 0)) if self.wavelet_ is not None else 0
 
     # ----- fit / transform ----------------------------------------------------------------------------
     @staticmethod
@@ -270,6 +301,8 @@ class Preprocessor(Estimator):
         if missing:
             raise ArtifactError(f"Preprocessor state: missing stages {sorted(missing)}")
         for name, stage_cls in _STAGES.items():
+            if name == "wavelet_" and isinstance(obj.wavelet, Mapping):  # the class the settings name
+                stage_cls = WAVELET_METHODS.get(obj.wavelet.get("method", "dwt"), stage_cls)
             setattr(obj, name, None if stages[name] is None else stage_cls.from_state(stages[name]))
         obj.targets_, obj.drivers_ = targets, drivers
         return obj

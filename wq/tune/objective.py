@@ -141,6 +141,8 @@ def pipeline_space(pipeline: Pipeline) -> tuple[Space, list[str]]:
                 reason = "no wavelet stage"
             elif pre["wavelet"].get("mode", "causal") != "causal" and keys[2] == "window":
                 reason = "offline wavelet mode has no window"
+            elif pre["wavelet"].get("method") == "atrous" and keys[2] == "window":
+                reason = "the à trous method has no window"
         elif keys[:2] == ["preprocess", "pca"]:
             if recipe["driver_repr"] != "pcs":
                 reason = f"{pipeline.model_name} uses the raw drivers"
@@ -187,7 +189,7 @@ def apply_settings(pipeline: Pipeline, params: Mapping[str, Any]) -> list[str]:
         pipeline.set(name, value.item() if isinstance(value, np.generic) else value)
     notes: list[str] = []
     wav = pipeline.raw["preprocess"].get("wavelet")
-    if wav is not None and wav.get("mode", "causal") == "causal":
+    if wav is not None and wav.get("mode", "causal") == "causal" and wav.get("method", "dwt") == "dwt":
         defaults = DEFAULTS["preprocess"]["wavelet"]
         name = wav.get("wavelet", defaults["wavelet"])
         window = int(wav.get("window", defaults["window"]))
