@@ -103,8 +103,14 @@ def cmd_data_check(args) -> int:
 def cmd_data_simulate(args) -> int:
     from wq.data import simulate
 
-    fn = simulate.simulate_wetland if args.kind == "wetland" else simulate.simulate_demand
-    frame = fn(start=args.start, days=args.days, seed=args.seed)
+    if args.kind == "district":
+        from wq.data.district import simulate_district
+
+        frame = simulate_district(sites=args.sites, days=args.days, freq=args.freq, start=args.start,
+                                  seed=args.seed, country=args.country, tz=args.tz)
+    else:
+        fn = simulate.simulate_wetland if args.kind == "wetland" else simulate.simulate_demand
+        frame = fn(start=args.start, days=args.days, seed=args.seed)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(out.suffix + ".tmp")
@@ -158,8 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_check_arguments(check)
     check.set_defaults(func=cmd_data_check)
-    sim = dsub.add_parser("simulate", help="write simulated sample data (constructed wetland or city demand)")
-    sim.add_argument("--kind", choices=["wetland", "demand"], default="wetland")
+    sim = dsub.add_parser("simulate", help="write simulated sample data (constructed wetland, city demand, district meters)")
+    sim.add_argument("--kind", choices=["wetland", "demand", "district"], default="wetland")
+    sim.add_argument("--sites", type=int, default=10, help="district: number of district meters")
+    sim.add_argument("--freq", default="h", help="district: step, 'h' or finer ('30min', '15min')")
+    sim.add_argument("--country", default="NL", help="district: public holidays of this country (holidays package)")
+    sim.add_argument("--tz", help="district: local time zone, e.g. Europe/Amsterdam (default: naive local time)")
     sim.add_argument("--days", type=int, default=1461)
     sim.add_argument("--start", default="2019-01-01")
     sim.add_argument("--seed", type=int, default=0)
