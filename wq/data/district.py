@@ -187,14 +187,45 @@ def _faults(rng: np.random.Generator, true: np.ndarray, p: pd.DataFrame, dt: flo
     return np.where(spike, out * rng.uniform(3.0, 10.0, (T, N)), out)
 
 
+def _shape(p: dict, hour: np.ndarray, rest: np.ndarray | int) -> np.ndarray:
+    """The unnormalised daily shape of every site at ``hour`` (T, 1) on workdays (rest 0) or rest days (1)."""
+    r = np.asarray(rest, dtype=float)
+    mu_m = p["morning_h"] + r * p["rest_shift_h"]
+    return (0.15 + p["a_morning"] * (1.0 - 0.2 * r) * _vm(hour, mu_m, 6.0 - 3.5 * r)
+            + 0.35 * _vm(hour, 13.0, 1.5) + p["a_evening"] * _vm(hour, p["evening_h"], 4.0))
+
+
+def _true_demand(rng: np.random.Generator, p: dict, hour: np.ndarray, rest: np.ndarray, temp: np.ndarray,
+                 rain: np.ndarray, dt: float) -> np.ndarray:
+    """Indoor + outdoor use with multiplicative AR(1) noise, (T, N) m³/h (module docstring)."""
+    grid = np.arange(0, 24, 0.25)[:, None]  # the daily mean of each shape, on a fine grid
+    mean = np.where(rest[:, None], _shape(p, grid, 1).mean(axis=0), _shape(p, grid, 0).mean(axis=0))
+    profile = _shape(p, hour[:, None], rest[:, None]) / mean
+    level = np.where(rest[:, None], p["rest_level"], 1.0)
+    years = (np.arange(hour.size) * dt / (24 * 365.25))[:, None]
+    leak = p["leak_share"]
+    indoor = p["base_m3h"] * (1 + p["trend_per_year"] * years) * (leak + (1 - leak) * level * profile)
+    alpha = 1.0 - np.exp(-dt / 24.0)
+    t_lag = lfilter([alpha], [1.0, alpha - 1.0], temp, zi=[(1 - alpha) * temp[0]])[0]
+    store = lfilter([1.0], [1.0, -np.exp(-dt / 48.0)], rain)
+    garden = _vm(hour, 6.5, 5.0) + 1.5 * _vm(hour, 20.5, 4.0)
+    garden /= (_vm(grid[:, 0], 6.5, 5.0) + 1.5 * _vm(grid[:, 0], 20.5, 4.0)).mean()
+    outdoor = p["heat_per_c"] * p["base_m3h"] * (np.maximum(t_lag - 15.0, 0.0) * np.exp(-store / 5.0) * garden)[:, None]
+    phi = 0.7**dt
+    z = rng.standard_normal((hour.size, p["base_m3h"].size))
+    eps = lfilter([1.0], [1.0, -phi], np.sqrt(1 - phi**2) * z, axis=0, zi=z[:1] * phi)[0] * p["noise_sd"]
+    return (indoor + outdoor) * np.exp(eps - p["noise_sd"] ** 2 / 2)
+
+
 def simulate_district(sites: int = 10, days: int = 365, freq: str = "h", start: str = "2023-01-01",
                       seed: int = 0, country: str = "NL", tz: str | None = None,
                       outages: float = 1.0) -> pd.DataFrame:
     """N district meters' demand with shared weather (the equations are in the module docstring).
 
-    Returns the long frame of :data:`DISTRICT_COLUMNS`, sorted by time then site; rows lost to absent-row
-    outages are missing, empty-value outages have demand NaN. ``tz`` (e.g. "Europe/Amsterdam") makes the
-    time column tz-aware and the patterns follow local wall time; without it times are naive local time."""
+    Returns the long frame of :data:`DISTRICT_COLUMNS` (``site`` categorical), sorted by time then site; rows
+    lost to absent-row outages are missing, empty-value outages have demand NaN. ``tz`` (e.g.
+    "Europe/Amsterdam") makes the time column tz-aware and the patterns follow local wall time; without it
+    times are naive local time."""
     params = district_sites(sites, seed, outages)
     index, local, dt = _index(start, days, freq, tz)
     # child 0 draws the sites (district_sites), child 1 is spare; the rest: weather, noise, faults, outages
@@ -206,38 +237,13 @@ def simulate_district(sites: int = 10, days: int = 365, freq: str = "h", start: 
     rest = np.asarray(local.dayofweek >= 5) | _holiday_days(dates, country)
 
     p = {c: params[c].to_numpy() for c in params.columns if c != "site"}
-    mu_m = p["morning_h"][None, :] + np.where(rest, 1.0, 0.0)[:, None] * p["rest_shift_h"][None, :]
-    kappa_m = np.where(rest, 2.5, 6.0)[:, None]
-    a_m = p["a_morning"][None, :] * np.where(rest, 0.8, 1.0)[:, None]
-    h = hour[:, None]
-    shape = 0.15 + a_m * _vm(h, mu_m, kappa_m) + 0.35 * _vm(h, 13.0, 1.5) + p["a_evening"] * _vm(h, p["evening_h"], 4.0)
-    grid = np.arange(0, 24, 0.25)[:, None]  # daily mean of the shape, by day type, on a fine grid
-    mean = {r: (0.15 + p["a_morning"] * (0.8 if r else 1.0) * _vm(grid, p["morning_h"] + r * p["rest_shift_h"],
-                                                                  2.5 if r else 6.0)
-                + 0.35 * _vm(grid, 13.0, 1.5) + p["a_evening"] * _vm(grid, p["evening_h"], 4.0)).mean(axis=0)
-            for r in (0, 1)}
-    profile = shape / np.where(rest[:, None], mean[1], mean[0])
-    level = np.where(rest[:, None], p["rest_level"], 1.0)
-    years = (np.arange(len(index)) * dt / (24 * 365.25))[:, None]
-    indoor = p["base_m3h"] * (1 + p["trend_per_year"] * years) * (p["leak_share"] + (1 - p["leak_share"]) * level * profile)
-    alpha = 1.0 - np.exp(-dt / 24.0)
-    t_lag = lfilter([alpha], [1.0, alpha - 1.0], temp, zi=[(1 - alpha) * temp[0]])[0]
-    store = lfilter([1.0], [1.0, -np.exp(-dt / 48.0)], rain)
-    garden = _vm(hour, 6.5, 5.0) + 1.5 * _vm(hour, 20.5, 4.0)
-    garden /= (_vm(grid[:, 0], 6.5, 5.0) + 1.5 * _vm(grid[:, 0], 20.5, 4.0)).mean()
-    weather = (np.maximum(t_lag - 15.0, 0.0) * np.exp(-store / 5.0) * garden)[:, None]
-    outdoor = p["heat_per_c"] * p["base_m3h"] * weather
-    phi = 0.7**dt
-    z = r_noise.standard_normal((len(index), len(params)))
-    eps = lfilter([1.0], [1.0, -phi], np.sqrt(1 - phi**2) * z, axis=0, zi=z[:1] * phi)[0] * p["noise_sd"]
-    true = (indoor + outdoor) * np.exp(eps - p["noise_sd"] ** 2 / 2)
-
+    true = _true_demand(r_noise, p, hour, rest, temp, rain, dt)
     measured = _faults(r_faults, true, params, dt)
     lost, absent = _outages(r_out, p["outage_share"], len(index), dt)
     measured[lost] = np.nan
     T, N = measured.shape
     frame = pd.DataFrame({
-        "time": index.repeat(N), "site": np.tile(params["site"].to_numpy(), T),
+        "time": index.repeat(N), "site": pd.Categorical.from_codes(np.tile(np.arange(N), T), params["site"]),
         "demand_m3h": measured.ravel().round(2), "temperature_c": np.repeat(temp, N).round(1),
         "rain_mm": np.repeat(rain, N).round(1),
     })
