@@ -134,3 +134,19 @@ def test_run_with_gated_augmentation(pipeline, tmp_path):
     assert main(["run", str(gated), "--out", str(tmp_path), "--quiet", "--models", "dwt-pca-lstm,persistence"]) == 0
     pred = pd.read_csv(tmp_path / "predictions.csv")
     assert np.isfinite(pred.predicted).all() and set(pred.model) == {"dwt-pca-lstm", "persistence"}
+
+
+def test_run_with_atrous_wavelet_and_leak_audit(pipeline, tmp_path, capsys):
+    """--wavelet-method atrous: the run completes; the audit contrasts it with the whole-series DWT; the
+    à trous method has no offline mode (exit 2, one line)."""
+    out = tmp_path / "atrous"
+    assert main(["run", str(pipeline), "--out", str(out), "--quiet", "--models", "dwt-pca-lstm,persistence",
+                 "--wavelet-method", "atrous", "--audit-leak"]) == 0
+    audit = pd.read_csv(out / "leak_audit.csv")
+    assert set(audit["wavelet_mode"]) == {"causal", "offline"} and set(audit["model"]) == {"dwt-pca-lstm"}
+    assert 'method = "atrous"' in (out / "pipeline.toml").read_text()
+    assert "à trous" in (out / "report.md").read_text()
+    code = main(["run", str(pipeline), "--out", str(tmp_path / "x"), "--quiet", "--wavelet-method", "atrous",
+                 "--wavelet-mode", "offline"])
+    err = capsys.readouterr().err
+    assert code == 2 and "causal only" in err and "Traceback" not in err

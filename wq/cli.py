@@ -129,6 +129,11 @@ def cmd_run(args) -> int:
         if pipe.raw["preprocess"]["wavelet"] is None:
             raise ConfigError("--wavelet-mode: the pipeline has no wavelet stage")
         pipe.set("preprocess.wavelet.mode", args.wavelet_mode)
+    if args.wavelet_method:
+        if pipe.raw["preprocess"]["wavelet"] is None:
+            raise ConfigError("--wavelet-method: the pipeline has no wavelet stage")
+        pipe.set("preprocess.wavelet.method", args.wavelet_method)
+    pipe.validate()
     models = _csv_list(args.models)
     if models:
         from wq.models.registry import MODEL_NAMES
@@ -181,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--models", help="models to run, comma-separated (default: [model] name + [compare] models)")
     run.add_argument("--out", help="output folder (default reports/<pipeline name>)")
     run.add_argument("--wavelet-mode", choices=["causal", "offline"], help="causal (default) or offline (leaks the future)")
+    run.add_argument("--wavelet-method", choices=["dwt", "atrous"],
+                     help="trailing-window DWT (default) or the causal stationary à trous transform")
     run.add_argument("--audit-leak", action="store_true", help="run the wavelet models in both modes, side by side")
     run.set_defaults(func=cmd_run)
 

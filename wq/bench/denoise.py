@@ -1,0 +1,162 @@
+"""Denoising benchmark (issue 12, item 5): the dual model with the trailing-window DWT against the causal à trous
+(stationary) transform, next to persistence, the seasonal naive and HGB, with the whole-series (leaky) DWT for
+contrast, on every pipeline's own split.
+
+Choice on validation only: each wavelet variant of ``dwt-pca-lstm`` is scored by rolling-origin folds inside the
+training part (:func:`wq.evaluate.backtest.evaluate_folds`, the test rows never seen); the default is the variant
+with the lowest mean ratio to the pipeline's own DWT over datasets and targets. Test: every variant, so nothing
+is hidden, over several seeds (the networks' spread is part of the result).
+
+    python -m wq.bench.denoise --out reports/benchmarks/denoise            # all four pipelines
+    python -m wq.bench.denoise --datasets sample --seeds 7 --folds 2       # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from wq.config import REPO_ROOT, Pipeline
+from wq.errors import WqError
+from wq.evaluate.backtest import evaluate_folds, evaluate_split
+from wq.report.tables import markdown_table
+from wq.run import load_frame
+from wq.seed import seed_everything
+
+PIPELINES = {"sample": "sample.toml", "fort_collins": "fort_collins.toml", "uci_plant": "uci_plant.toml",
+             "dhi_inflow": "dhi_inflow.toml"}
+MODEL = "dwt-pca-lstm"
+BASELINES = ["persistence", "seasonal-naive", "hgb"]
+OWN = "dwt trailing window"
+OFFLINE = "dwt whole series (leaky)"
+#: wavelet settings of each variant (None: the pipeline's own trailing-window DWT).
+VARIANTS: dict[str, dict | None] = {
+    OWN: None,
+    "atrous haar J1": {"method": "atrous", "wavelet": "haar", "level": 1},
+    "atrous haar J2": {"method": "atrous", "wavelet": "haar", "level": 2},
+    "atrous haar J3": {"method": "atrous", "wavelet": "haar", "level": 3},
+    "atrous db2 J2": {"method": "atrous", "wavelet": "db2", "level": 2},
+    "atrous db4 J2": {"method": "atrous", "wavelet": "db4", "level": 2},
+}
+
+
+def variant_pipeline(pipe: Pipeline, variant: str, seed: int) -> Pipeline:
+    """A copy of ``pipe`` with the variant's wavelet settings and ``seed``."""
+    out = pipe.copy()
+    out.raw["seed"] = int(seed)
+    own = dict(pipe.raw["preprocess"]["wavelet"])
+    if variant == OFFLINE:
+        out.raw["preprocess"]["wavelet"] = {**own, "mode": "offline"}
+    elif VARIANTS[variant] is not None:
+        out.raw["preprocess"]["wavelet"] = dict(VARIANTS[variant])
+    out.validate()
+    return out
+
+
+def validation_scores(name: str, pipe: Pipeline, frame: pd.DataFrame, mask, folds: int, seed: int,
+                      log) -> pd.DataFrame:
+    """Rolling-origin MAPE of every variant inside the training part (rows before the test period)."""
+    start = len(frame) - int(round(len(frame) * float(pipe.raw["split"]["test"])))
+    train = frame.iloc[:start]
+    rows = []
+    for variant in VARIANTS:
+        seed_everything(seed)
+        t0 = time.perf_counter()
+        m = evaluate_folds(variant_pipeline(pipe, variant, seed), train, MODEL, folds,
+                           observed_mask=None if mask is None else mask.iloc[:start])
+        rows.append(m.assign(dataset=name, variant=variant, seed=seed))
+        log(f"{name} validation {variant}: MAPE {m['MAPE'].mean():.3f} ({time.perf_counter() - t0:.0f} s)")
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_scores(name: str, pipe: Pipeline, frame: pd.DataFrame, mask, seeds: Sequence[int], log) -> pd.DataFrame:
+    """Test metrics on the pipeline's split: baselines once, the dual model per variant and seed."""
+    seed_everything(seeds[0])
+    base = evaluate_split(variant_pipeline(pipe, OWN, seeds[0]), frame, BASELINES, observed_mask=mask).metrics
+    rows = [base.assign(variant="", seed=seeds[0])]
+    for variant in [*VARIANTS, OFFLINE]:
+        for seed in seeds:
+            seed_everything(seed)
+            m = evaluate_split(variant_pipeline(pipe, variant, seed), frame, [MODEL], observed_mask=mask).metrics
+            rows.append(m.assign(variant=variant, seed=seed))
+        log(f"{name} test {variant}: MAPE {pd.concat(rows[-len(seeds):])['MAPE'].mean():.3f}")
+    return pd.concat(rows, ignore_index=True).assign(dataset=name)
+
+
+def choose(validation: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """The variant with the lowest mean (over datasets and targets) ratio of its validation MAPE to the
+    pipeline's own DWT's; returns it and the table of ratios."""
+    per = validation.groupby(["dataset", "target", "variant"])["MAPE"].mean().unstack("variant")
+    ratio = per.div(per[OWN], axis=0)
+    return str(ratio.mean().idxmin()), ratio
+
+
+def tables(validation: pd.DataFrame, test: pd.DataFrame, chosen: str) -> str:
+    """Markdown tables: validation MAPE per variant, test MAPE (mean ± sd over seeds) with the baselines."""
+    _, ratio = choose(validation)
+    val = validation.groupby(["dataset", "target", "variant"])["MAPE"].mean().unstack("variant")
+    val = val[list(VARIANTS)]
+    lines = ["### Validation MAPE (%), rolling-origin folds inside the training part (the choice)", "",
+             markdown_table(val.reset_index(), decimals={v: 2 for v in VARIANTS}), "",
+             "Mean ratio to the trailing-window DWT: " + ", ".join(f"{v} {r:.3f}" for v, r in ratio.mean().items())
+             + f". Chosen: **{chosen}**.", ""]
+    dual = test[test["variant"] != ""]
+    agg = dual.groupby(["dataset", "target", "variant"])["MAPE"].agg(["mean", "std"])
+    cell = agg.apply(lambda r: f"{r['mean']:.2f} ± {r['std']:.2f}" if np.isfinite(r["std"]) else f"{r['mean']:.2f}",
+                     axis=1).unstack("variant")
+    base = test[test["variant"] == ""].pivot_table(index=["dataset", "target"], columns="model", values="MAPE")
+    wide = base[BASELINES].round(2).astype(str).join(cell[[*VARIANTS, OFFLINE]])
+    lines += ["### Test MAPE (%), the pipeline's split (last 40 %); dual model mean ± sd over seeds", "",
+              markdown_table(wide.reset_index()), ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m wq.bench.denoise", description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default=",".join(PIPELINES), help="comma-separated: " + ", ".join(PIPELINES))
+    ap.add_argument("--seeds", default="7,8,9", help="seeds of the dual model on test (comma-separated)")
+    ap.add_argument("--folds", type=int, default=3, help="rolling-origin validation folds inside the training part")
+    ap.add_argument("--out", default="reports/benchmarks/denoise")
+    ap.add_argument("--tables-only", action="store_true", help="rebuild tables.md from the CSV files in --out")
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    if args.tables_only:
+        validation = pd.read_csv(out / "validation.csv")
+        test = pd.read_csv(out / "test.csv", keep_default_na=False, na_values=[""])
+        test["variant"] = test["variant"].fillna("")
+        (out / "tables.md").write_text(tables(validation, test, choose(validation)[0]))
+        print((out / "tables.md").read_text())
+        return 0
+    import torch
+
+    torch.set_num_threads(1)
+    log = lambda m: print(f"{time.strftime('%H:%M:%S')} {m}", file=sys.stderr, flush=True)  # noqa: E731
+    seeds = [int(s) for s in args.seeds.split(",")]
+    out.mkdir(parents=True, exist_ok=True)
+    vals, tests = [], []
+    try:
+        for name in args.datasets.split(","):
+            pipe = Pipeline.load(REPO_ROOT / "pipelines" / PIPELINES[name])
+            frame, mask, _ = load_frame(pipe)
+            vals.append(validation_scores(name, pipe, frame, mask, args.folds, seeds[0], log))
+            tests.append(test_scores(name, pipe, frame, mask, seeds, log))
+    except WqError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    validation, test = pd.concat(vals, ignore_index=True), pd.concat(tests, ignore_index=True)
+    chosen, _ = choose(validation)
+    validation.to_csv(out / "validation.csv", index=False, float_format="%.6g")
+    test.drop(columns=["n"], errors="ignore").to_csv(out / "test.csv", index=False, float_format="%.6g")
+    (out / "tables.md").write_text(tables(validation, test, chosen))
+    print((out / "tables.md").read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
