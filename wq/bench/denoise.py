@@ -3,12 +3,13 @@
 contrast, on every pipeline's own split.
 
 Choice on validation only: each wavelet variant of ``dwt-pca-lstm`` is scored by rolling-origin folds inside the
-training part (:func:`wq.evaluate.backtest.evaluate_folds`, the test rows never seen); the default is the variant
-with the lowest mean ratio to the pipeline's own DWT over datasets and targets. Test: every variant, so nothing
+training part (:func:`wq.evaluate.backtest.evaluate_folds`, the test rows never seen), for every seed; the
+default is the variant with the lowest mean ratio of its (seed-averaged) MAPE to the pipeline's own DWT's over
+datasets and targets. Test: every variant, so nothing
 is hidden, over several seeds (the networks' spread is part of the result).
 
-    python -m wq.bench.denoise --out reports/benchmarks/denoise            # all four pipelines
-    python -m wq.bench.denoise --datasets sample --seeds 7 --folds 2       # a quick look
+    python -m wq.bench.denoise --out reports/benchmarks/denoise            # all four pipelines, seeds 7, 8, 9
+    python -m wq.bench.denoise --datasets sample --seeds 7 --folds 2 --out /tmp/denoise   # a quick look
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ PIPELINES = {"sample": "sample.toml", "fort_collins": "fort_collins.toml", "uci_
              "dhi_inflow": "dhi_inflow.toml"}
 MODEL = "dwt-pca-lstm"
 BASELINES = ["persistence", "seasonal-naive", "hgb"]
+PEERS = Path("reports/benchmarks/accuracy_single.csv")  # the accuracy benchmark's peers, same splits
 OWN = "dwt trailing window"
 OFFLINE = "dwt whole series (leaky)"
 #: wavelet settings of each variant (None: the pipeline's own trailing-window DWT).
@@ -102,7 +104,7 @@ def tables(validation: pd.DataFrame, test: pd.DataFrame, chosen: str) -> str:
     _, ratio = choose(validation)
     val = validation.groupby(["dataset", "target", "variant"])["MAPE"].mean().unstack("variant")
     val = val[list(VARIANTS)]
-    lines = ["### Validation MAPE (%), rolling-origin folds inside the training part (the choice)", "",
+    lines = ["### Validation MAPE (%), rolling-origin folds inside the training part, mean over folds and seeds (the choice)", "",
              markdown_table(val.reset_index(), decimals={v: 2 for v in VARIANTS}), "",
              "Mean ratio to the trailing-window DWT: " + ", ".join(f"{v} {r:.3f}" for v, r in ratio.mean().items())
              + f". Chosen: **{chosen}**.", ""]
@@ -114,46 +116,84 @@ def tables(validation: pd.DataFrame, test: pd.DataFrame, chosen: str) -> str:
     wide = base[BASELINES].round(2).astype(str).join(cell[[*VARIANTS, OFFLINE]])
     lines += ["### Test MAPE (%), the pipeline's split (last 40 %); dual model mean ± sd over seeds", "",
               markdown_table(wide.reset_index()), ""]
-    return "\n".join(lines)
+    return "\n".join(lines + summary(test, chosen))
+
+
+def summary(test: pd.DataFrame, chosen: str, peers: Path = REPO_ROOT / PEERS) -> list[str]:
+    """The chosen variant against the trailing DWT, the baselines and (when that file exists) the best peer of
+    the accuracy benchmark on the same split (picked there after seeing the test scores: optimistic for it)."""
+    dual = test[test["variant"] != ""].groupby(["dataset", "target", "variant"])["MAPE"].mean().unstack("variant")
+    base = test[test["variant"] == ""].pivot_table(index=["dataset", "target"], columns="model", values="MAPE")
+    out = base[BASELINES].copy()
+    if peers.exists():
+        acc = pd.read_csv(peers)
+        acc = acc[acc["family"] == "peer"]
+        best = acc.loc[acc.groupby(["dataset", "target"])["MAPE"].idxmin()].set_index(["dataset", "target"])
+        out["best peer"] = best["model"] + " " + best["MAPE"].map("{:.2f}".format)
+    out["dwt trailing"] = dual[OWN]
+    out[f"{chosen} (chosen)"] = dual[chosen]
+    out["chosen / dwt"] = dual[chosen] / dual[OWN]
+    out["leaky dwt"] = dual[OFFLINE]
+    mean = out["chosen / dwt"].mean()
+    return ["### Summary: the validated choice against the trailing-window DWT (test MAPE %, dual model mean over "
+            "seeds)", "", markdown_table(out.reset_index(), decimals={c: 3 if c == "chosen / dwt" else 2
+                                                                       for c in out.columns}),
+            "", f"Mean ratio chosen / trailing DWT over the {len(out)} targets: {mean:.3f}.", ""]
+
+
+def _save(frame: pd.DataFrame, path: Path, append: bool, keys: list[str]) -> pd.DataFrame:
+    """Write ``frame`` to ``path``; with ``append``, keep the rows of the file for other ``keys`` values."""
+    if append and path.exists():
+        old = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        old["variant"] = old["variant"].fillna("")
+        done = frame[keys].drop_duplicates()
+        old = old.merge(done, on=keys, how="left", indicator=True)
+        frame = pd.concat([old[old["_merge"] == "left_only"].drop(columns="_merge"), frame], ignore_index=True)
+    frame.drop(columns=["n"], errors="ignore").to_csv(path, index=False, float_format="%.6g")
+    return frame
+
+
+def _read(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    frame["variant"] = frame["variant"].fillna("")
+    return frame
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m wq.bench.denoise", description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", default=",".join(PIPELINES), help="comma-separated: " + ", ".join(PIPELINES))
-    ap.add_argument("--seeds", default="7,8,9", help="seeds of the dual model on test (comma-separated)")
+    ap.add_argument("--seeds", default="7,8,9", help="seeds of the dual model (comma-separated)")
     ap.add_argument("--folds", type=int, default=3, help="rolling-origin validation folds inside the training part")
+    ap.add_argument("--stage", choices=["all", "validation", "test", "tables"], default="all",
+                    help="run the validation (choice), the test, both, or only rebuild tables.md from the CSVs")
+    ap.add_argument("--append", action="store_true", help="keep the CSV rows of other datasets / seeds")
     ap.add_argument("--out", default="reports/benchmarks/denoise")
-    ap.add_argument("--tables-only", action="store_true", help="rebuild tables.md from the CSV files in --out")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    if args.tables_only:
-        validation = pd.read_csv(out / "validation.csv")
-        test = pd.read_csv(out / "test.csv", keep_default_na=False, na_values=[""])
-        test["variant"] = test["variant"].fillna("")
-        (out / "tables.md").write_text(tables(validation, test, choose(validation)[0]))
-        print((out / "tables.md").read_text())
-        return 0
+    out.mkdir(parents=True, exist_ok=True)
     import torch
 
     torch.set_num_threads(1)
     log = lambda m: print(f"{time.strftime('%H:%M:%S')} {m}", file=sys.stderr, flush=True)  # noqa: E731
     seeds = [int(s) for s in args.seeds.split(",")]
-    out.mkdir(parents=True, exist_ok=True)
     vals, tests = [], []
     try:
-        for name in args.datasets.split(","):
+        for name in args.datasets.split(",") if args.stage != "tables" else []:
             pipe = Pipeline.load(REPO_ROOT / "pipelines" / PIPELINES[name])
             frame, mask, _ = load_frame(pipe)
-            vals.append(validation_scores(name, pipe, frame, mask, args.folds, seeds[0], log))
-            tests.append(test_scores(name, pipe, frame, mask, seeds, log))
+            if args.stage in ("all", "validation"):
+                vals += [validation_scores(name, pipe, frame, mask, args.folds, s, log) for s in seeds]
+            if args.stage in ("all", "test"):
+                tests.append(test_scores(name, pipe, frame, mask, seeds, log))
     except WqError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    validation, test = pd.concat(vals, ignore_index=True), pd.concat(tests, ignore_index=True)
-    chosen, _ = choose(validation)
-    validation.to_csv(out / "validation.csv", index=False, float_format="%.6g")
-    test.drop(columns=["n"], errors="ignore").to_csv(out / "test.csv", index=False, float_format="%.6g")
-    (out / "tables.md").write_text(tables(validation, test, chosen))
+    if vals:
+        _save(pd.concat(vals, ignore_index=True), out / "validation.csv", args.append, ["dataset", "seed"])
+    if tests:
+        _save(pd.concat(tests, ignore_index=True), out / "test.csv", args.append, ["dataset"])
+    validation, test = _read(out / "validation.csv"), _read(out / "test.csv")
+    (out / "tables.md").write_text(tables(validation, test, choose(validation)[0]))
     print((out / "tables.md").read_text())
     return 0
 

@@ -85,7 +85,7 @@ class AtrousDenoiser(Stage):
 
     _state_attrs = ("sigma_", "threshold_")
 
-    def __init__(self, wavelet: str = "haar", level: int = 2, threshold: str | float = "universal"):
+    def __init__(self, wavelet: str = "haar", level: int = 3, threshold: str | float = "universal"):
         self.wavelet = wavelet
         self.level = level
         self.threshold = threshold
