@@ -261,3 +261,19 @@ def test_show_warning_is_one_plain_line(capsys):
     assert capsys.readouterr().err.splitlines() == ["wq: warning: R is undefined: constant input",
                                                     "wq: warning: RuntimeWarning: overflow"]
     assert warnings.showwarning is not show_warning  # main() installs it only while a command runs
+
+
+def test_run_with_atrous_wavelet_and_leak_audit(pipeline, tmp_path, capsys):
+    """--wavelet-method atrous: the run completes; the audit contrasts it with the whole-series DWT; the
+    à trous method has no offline mode (exit 2, one line)."""
+    out = tmp_path / "atrous"
+    assert main(["run", str(pipeline), "--out", str(out), "--quiet", "--models", "dwt-pca-lstm,persistence",
+                 "--wavelet-method", "atrous", "--audit-leak"]) == 0
+    audit = pd.read_csv(out / "leak_audit.csv")
+    assert set(audit["wavelet_mode"]) == {"causal", "offline"} and set(audit["model"]) == {"dwt-pca-lstm"}
+    assert 'method = "atrous"' in (out / "pipeline.toml").read_text()
+    assert "à trous" in (out / "report.md").read_text()
+    code = main(["run", str(pipeline), "--out", str(tmp_path / "x"), "--quiet", "--wavelet-method", "atrous",
+                 "--wavelet-mode", "offline"])
+    err = capsys.readouterr().err
+    assert code == 2 and "causal only" in err and "Traceback" not in err

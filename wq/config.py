@@ -408,7 +408,7 @@ class Pipeline(Params):
     @property
     def wavelet_mode(self) -> str:
         wav = self.preprocess.wavelet
-        return "none" if wav is None else wav.mode
+        return "none" if wav is None else getattr(wav, "mode", "causal")
 
     def data_spec(self, path: str | Path | None = None):
         """The data layer's :class:`~wq.data.load.DataSpec` for this pipeline (``path`` overrides the file)."""

@@ -75,15 +75,43 @@ def suggest(key: str, valid) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def _where(loc: tuple, prefix: str) -> tuple[str, str]:
-    """('[model]', 'lr') from a pydantic error location under ``prefix`` ('' or 'model' ...)."""
-    parts = [str(p) for p in loc if not isinstance(p, int)]
-    path = [p for p in prefix.split(".") if p] + parts
-    if not path:
+def _resolve(model: type[BaseModel] | None, loc: tuple) -> tuple[tuple, list[Any]]:
+    """The field names of a pydantic error location (list positions and union tags dropped) and, for each, the
+    model class it belongs to (None where the location leaves the known tables)."""
+    path: list[Any] = []
+    owners: list[Any] = []
+    node: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(node, type) and issubclass(node, BaseModel):
+            path.append(part)
+            owners.append(node)
+            if part in node.model_fields:
+                annotation = node.model_fields[part].annotation
+                node = _model_of(annotation) or (annotation if _union_models(annotation) else None)
+            else:
+                node = None
+            continue
+        tagged = [m for m in _union_models(node) if "method" in m.model_fields
+                  and f"'{part}'" in repr(m.model_fields["method"].annotation)]
+        if tagged:  # a tag of a discriminated union: continue inside the member it names
+            node = tagged[0]
+        else:
+            path.append(part)
+            owners.append(None)
+            node = None
+    return tuple(path), owners
+
+
+def _where(path: tuple, prefix: str) -> tuple[str, str]:
+    """('[model]', 'lr') from a field path under ``prefix`` ('' or 'model' ...)."""
+    parts = [p for p in prefix.split(".") if p] + [str(p) for p in path]
+    if not parts:
         return "", ""
-    if len(path) == 1:
-        return "", path[0]
-    return "[" + ".".join(path[:-1]) + "]", path[-1]
+    if len(parts) == 1:
+        return "", parts[0]
+    return "[" + ".".join(parts[:-1]) + "]", parts[-1]
 
 
 def config_error(exc: ValidationError, prefix: str = "", model: type[BaseModel] | None = None) -> ConfigError:
@@ -91,16 +119,22 @@ def config_error(exc: ValidationError, prefix: str = "", model: type[BaseModel] 
     allowed values (``[model] lr: Input should be a valid number (got 'fast')``)."""
     errors = exc.errors(include_url=False)
     err = errors[0]
-    loc = tuple(err.get("loc", ()))
-    table, key = _where(loc, prefix)
+    path, owners = _resolve(model, tuple(err.get("loc", ())))
+    table, key = _where(path, prefix)
     where = f"{table} {key}".strip() or (f"[{prefix}]" if prefix else "pipeline")
-    if loc and _table_at(model, loc) is not None:  # the problem is a whole table's (a cross-field rule)
-        where = "[" + ".".join([p for p in prefix.split(".") if p] + [str(p) for p in loc if not isinstance(p, int)]) + "]"
     kind = err.get("type", "")
+    owner = owners[-1] if owners else model
+    field = owner.model_fields.get(path[-1]) if path and isinstance(owner, type) else None
+    if field is not None and _union_models(field.annotation) and kind not in ("extra_forbidden",
+                                                                                "union_tag_invalid"):
+        where = "[" + ".".join([p for p in prefix.split(".") if p] + [str(p) for p in path]) + "]"  # a table's rule
     if kind == "extra_forbidden":
-        valid = _valid_keys(model, tuple(err.get("loc", ()))[:-1])
+        valid = sorted(owner.model_fields) if isinstance(owner, type) else []
         text = f"{table or 'pipeline'}: unknown key {key!r}{suggest(key, valid)}"
         text += f"; valid keys: {', '.join(valid)}" if valid else ""
+    elif kind == "union_tag_invalid":
+        ctx = err.get("ctx", {})
+        text = f"{where}: method must be one of {ctx.get('expected_tags', '?')} (got {ctx.get('tag')!r})"
     else:
         msg = str(err.get("msg", "invalid value"))
         msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -113,30 +147,26 @@ def config_error(exc: ValidationError, prefix: str = "", model: type[BaseModel] 
     return ConfigError(text)
 
 
-def _table_at(model: type[BaseModel] | None, loc: tuple) -> type[BaseModel] | None:
-    """The (nested) model class at ``loc`` of ``model``, or None when ``loc`` is not a table."""
-    node: Any = model
-    for part in loc:
-        if not (isinstance(node, type) and issubclass(node, BaseModel)) or part not in node.model_fields:
-            return None
-        node = _model_of(node.model_fields[part].annotation)
-    return node if isinstance(node, type) and issubclass(node, BaseModel) else None
-
-
-def _valid_keys(model: type[BaseModel] | None, loc: tuple) -> list[str]:
-    """Field names of the (nested) model at ``loc`` of ``model``, for "valid keys" hints."""
-    table = _table_at(model, loc)
-    return sorted(table.model_fields) if table is not None else []
+def _union_models(annotation: Any) -> list[type[BaseModel]]:
+    """The BaseModel classes anywhere inside a (nested, annotated) union annotation."""
+    found: list[type[BaseModel]] = []
+    stack = [annotation]
+    while stack:
+        a = stack.pop()
+        if isinstance(a, type) and issubclass(a, BaseModel):
+            found.append(a)
+            continue
+        stack.extend(getattr(a, "__args__", ()) or ())
+        origin = getattr(a, "__origin__", None)
+        if origin is not None and origin is not a:
+            stack.append(origin)
+    return found
 
 
 def _model_of(annotation: Any) -> Any:
-    """The BaseModel class inside ``X | None`` and similar annotations, else the annotation."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return annotation
+    """The BaseModel class inside ``X | None`` and similar annotations (None when it holds several or none)."""
+    models = _union_models(annotation)
+    return models[0] if len(models) == 1 else None
 
 
 def _generated_init(params: type[Params]):

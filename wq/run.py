@@ -88,6 +88,16 @@ def warning_notes(messages: list[str]) -> list[str]:
     return notes
 
 
+def _wavelet_note(pipeline: Pipeline) -> str:
+    wav = pipeline.preprocess.wavelet
+    if pipeline.wavelet_mode == "offline":
+        return " (whole-series transform: uses the future, offline reproduction only)"
+    if wav is not None and wav.method == "atrous":
+        return (" (causal à trous stationary transform; its boundary-affected first rows are not fitted on, "
+                "Quilty & Adamowski 2018)")
+    return " (causal: trailing windows only)" if wav is not None else ""
+
+
 def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None = None, out_dir=None,
                  audit_leak: bool = False, progress: Callable[[str], None] | None = None,
                  augmenter_for: Callable | None = None, notes_extra: list[str] | None = None) -> RunResult:
@@ -116,9 +126,7 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         f"({start - n_fit} rows), test {frame.index[start].date()} .. {frame.index[-1].date()} "
         f"({len(frame) - start} rows, never used for fitting or choices).",
         f"Preprocessing fitted on the fitting rows only: {json.dumps(pipeline.preprocess.model_dump(), sort_keys=True)}.",
-        f"Wavelet mode: {pipeline.wavelet_mode}"
-        + (" (whole-series transform: uses the future, offline reproduction only)" if pipeline.wavelet_mode == "offline" else " (causal: trailing windows only)")
-        + ".",
+        f"Wavelet mode: {pipeline.wavelet_mode}" + _wavelet_note(pipeline) + ".",
         f"Model settings: {json.dumps(pipeline.model.model_dump(), sort_keys=True)}; seed {pipeline.seed}.",
         f"Peaks for pMAPE: observations at or above the {pipeline.evaluate.peak_quantile:.2f} quantile of the test period.",
         f"Horizon {horizon}: every origin forecasts steps 1 .. {horizon} directly; each step is scored on the test "
@@ -141,7 +149,12 @@ def leak_audit(pipeline: Pipeline, frame, models, causal_result: SplitResult, ma
         return None
     mode = pipeline.wavelet_mode
     other = "offline" if mode == "causal" else "causal"
-    alt = pipeline.with_params(preprocess__wavelet__mode=other)
+    if other == "offline":  # the contrast is always the literature's whole-series DWT of the same wavelet and level
+        own = pipeline.preprocess.wavelet
+        alt = pipeline.with_params(preprocess__wavelet={"method": "dwt", "wavelet": own.wavelet, "level": own.level,
+                                                        "mode": "offline"})
+    else:
+        alt = pipeline.with_params(preprocess__wavelet__mode=other)
     alt_result = evaluate_split(alt, frame, wav, progress=progress, observed_mask=mask)
     a = causal_result.metrics[causal_result.metrics["model"].isin(wav)].assign(wavelet_mode=mode)
     b = alt_result.metrics.assign(wavelet_mode=other)

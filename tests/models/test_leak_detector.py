@@ -22,9 +22,10 @@ def frame_of(y, x):
     return pd.DataFrame({"y": y, "x": x}, index=idx)
 
 
-def fit_score(name, frame, mode="causal", start=None):
-    pre = PreprocessParams(outliers=None, moving_average=None, scale=True, pca=None,
-                           wavelet={"wavelet": "db4", "level": 2, "window": 32, "mode": mode}).build()
+def fit_score(name, frame, mode="causal", start=None, method="dwt"):
+    wavelet = ({"method": "atrous", "wavelet": "db4", "level": 2} if method == "atrous" else
+               {"wavelet": "db4", "level": 2, "window": 32, "mode": mode})
+    pre = PreprocessParams(outliers=None, moving_average=None, scale=True, pca=None, wavelet=wavelet).build()
     model = make_model(name, targets=["y"], drivers=["x"], calendar=[], lags=7, preprocess=pre,
                        model=SETTINGS, seed=0, change=True)
     start = start or int(len(frame) * 0.7)
@@ -50,6 +51,10 @@ def persistence(frame):
 def test_random_walk_no_causal_model_beats_persistence(random_walk, name):
     base = persistence(random_walk)
     assert fit_score(name, random_walk) > 0.97 * base
+
+
+def test_random_walk_atrous_dual_model_does_not_beat_persistence(random_walk):
+    assert fit_score("dwt-pca-lstm", random_walk, method="atrous") > 0.97 * persistence(random_walk)
 
 
 def test_random_walk_offline_wavelet_beats_persistence_so_the_check_can_fail(random_walk):

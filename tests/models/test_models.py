@@ -127,3 +127,20 @@ def test_change_mode_is_causal_and_round_trips(wetland, name, tmp_path):
     pd.testing.assert_frame_equal(base, loaded.predict(wetland, wetland.index[[250, 280]]))
     level = build(name, change=False).fit(wetland.iloc[:240]).predict(wetland, wetland.index[[250, 280]])
     assert not np.allclose(level["predicted"], base["predicted"])
+
+
+def test_atrous_dual_model_skips_boundary_windows_and_is_causal(wetland, tmp_path):
+    """With the à trous stage, windows whose inputs touch its first L_J rows are not fitted on; forecasts
+    stay causal and round-trip through the artifact files."""
+    atrous = {**PRE, "wavelet": {"method": "atrous", "wavelet": "db2", "level": 2}}
+    dwt = build("dwt-pca-svm").fit(wetland.iloc[:240])
+    model = build("dwt-pca-svm", preprocess=atrous).fit(wetland.iloc[:240])
+    assert model.warmup_ == model.preprocessor_.warmup_ == (2**2 - 1) * (4 - 1) + 1
+    assert dwt.warmup_ == 0
+    assert model.n_windows_ == dwt.n_windows_ - model.warmup_
+    base = model.predict(wetland, wetland.index[[250, 280]])
+    changed = wetland.copy()
+    changed.iloc[251:] *= 1.7
+    pd.testing.assert_frame_equal(base.iloc[:2 * len(TARGETS)], model.predict(changed, wetland.index[[250]]))
+    loaded = model_from_files(model.to_files())
+    pd.testing.assert_frame_equal(base, loaded.predict(wetland, wetland.index[[250, 280]]))

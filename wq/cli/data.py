@@ -159,8 +159,14 @@ def cmd_simulate(args) -> int:
         for path in simulate.write_samples(args.out, seed=args.seed).values():
             log(f"wrote {path}")
         return 0
-    fn = simulate.simulate_wetland if args.kind == "wetland" else simulate.simulate_demand
-    frame = fn(start=args.start, days=args.days, seed=args.seed)
+    if args.kind == "district":
+        from wq.data.district import simulate_district
+
+        frame = simulate_district(sites=args.sites, days=args.days, freq=args.freq, start=args.start,
+                                  seed=args.seed, country=args.country, tz=args.tz)
+    else:
+        fn = simulate.simulate_wetland if args.kind == "wetland" else simulate.simulate_demand
+        frame = fn(start=args.start, days=args.days, seed=args.seed)
     out = Path(args.out)
     atomic_write_text(out, frame.to_csv(index=False))
     log(f"wrote {len(frame)} rows to {out}")
@@ -169,16 +175,21 @@ def cmd_simulate(args) -> int:
 
 def register(sub) -> None:
     """``wq data check`` and ``wq data simulate``."""
-    from wq.cli.common import Parser
+    from wq.cli.common import Parser, positive_int
 
     data = sub.add_parser("data", help="check or simulate data")
     dsub = data.add_subparsers(dest="data_command", required=True, parser_class=Parser)
     check_p = dsub.add_parser("check", help="summarise a data file and report its problems (exit 2 on problems)")
     add_check_arguments(check_p)
     check_p.set_defaults(func=check_command)
-    sim = dsub.add_parser("simulate", help="write simulated sample data (constructed wetland or city demand)")
-    sim.add_argument("--kind", choices=["wetland", "demand", "samples"], default="wetland",
-                     help="samples: both sample files of wq (wetland seed S, demand seed S + 1) into the folder --out")
+    sim = dsub.add_parser("simulate", help="write simulated data (constructed wetland, city demand, district meters)")
+    sim.add_argument("--kind", choices=["wetland", "demand", "district", "samples"], default="wetland",
+                     help="district: a long file of N district meters (time, site, demand, weather); samples: both "
+                          "daily sample files of wq (wetland seed S, demand seed S + 1) into the folder --out")
+    sim.add_argument("--sites", type=positive_int, default=10, help="district: number of district meters")
+    sim.add_argument("--freq", default="h", help="district: step, 'h' or finer ('30min', '15min')")
+    sim.add_argument("--country", default="NL", help="district: public holidays of this country (holidays package)")
+    sim.add_argument("--tz", help="district: local time zone, e.g. Europe/Amsterdam (default: naive local time)")
     sim.add_argument("--days", type=int, default=1461)
     sim.add_argument("--start", default="2019-01-01")
     sim.add_argument("--seed", type=int, default=0)

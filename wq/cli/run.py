@@ -15,6 +15,16 @@ def cmd_run(args) -> int:
         if pipe.preprocess.wavelet is None:
             raise ConfigError("--wavelet-mode: the pipeline has no wavelet stage")
         pipe = pipe.with_params(preprocess__wavelet__mode=args.wavelet_mode)
+    if args.wavelet_method:
+        wav = pipe.preprocess.wavelet
+        if wav is None:
+            raise ConfigError("--wavelet-method: the pipeline has no wavelet stage")
+        if args.wavelet_method != wav.method:  # the table's wavelet and level with the other method's keys
+            table = {"method": args.wavelet_method, "wavelet": wav.wavelet, "level": wav.level,
+                     "threshold": wav.threshold}
+            if args.wavelet_mode:
+                table["mode"] = args.wavelet_mode
+            pipe = pipe.with_params(preprocess__wavelet=table)
     models = csv_list(args.models)
     if models:
         from wq.models.registry import check_name
@@ -42,5 +52,7 @@ def register(sub) -> None:
     run.add_argument("--models", help="models to run, comma-separated (default: [model] name + [compare] models)")
     run.add_argument("--out", help="output folder (default reports/<pipeline name>)")
     run.add_argument("--wavelet-mode", choices=["causal", "offline"], help="causal (default) or offline (leaks the future)")
+    run.add_argument("--wavelet-method", choices=["dwt", "atrous"],
+                     help="trailing-window DWT (default) or the causal stationary à trous transform")
     run.add_argument("--audit-leak", action="store_true", help="run the wavelet models in both modes, side by side")
     run.set_defaults(func=cmd_run)

@@ -188,10 +188,17 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         self.preprocessor_ = self._preprocessor().fit(frame.iloc[:n_fit], self.targets, self.drivers)
         self.freq_ = freq
         S, origins, layout = self.sequences(frame)
-        train = origins + self.horizon < n_fit
-        val = ~train
+        # windows whose inputs touch the boundary-affected start of a stationary wavelet stage are not fitted on
+        self.warmup_ = self.preprocessor_.warmup_
+        clear = origins - self.lags + 1 >= self.warmup_
+        train = (origins + self.horizon < n_fit) & clear
+        if not train.any():
+            raise DataError(f"no training window: {n_fit} fitting rows, the first {self.warmup_} boundary-affected, "
+                            f"lags={self.lags}, horizon={self.horizon}")
+        val = (origins + self.horizon >= n_fit) & clear  # targets in the validation tail
         self.layout_ = layout
         self.n_fit_ = n_fit
+        self.n_windows_ = int(train.sum())
         S_train = S[train]
         self.augmented_ = 0
         if augment is not None:

@@ -1,11 +1,12 @@
 """Preprocessing stages, each a scikit-learn style transformer with JSON state, and their composition.
 
 Target path: :class:`SigmaOutlierSmoother` -> :class:`MovingAverage` -> :class:`MinMaxScaling` ->
-:class:`WaveletDenoiser`; driver path: :class:`MinMaxScaling` -> :class:`DriverPCA`; both composed by
+:class:`WaveletDenoiser` (or the causal stationary :class:`AtrousDenoiser`); driver path: :class:`MinMaxScaling` -> :class:`DriverPCA`; both composed by
 :class:`Preprocessor` (fitted on train only) into :class:`Parts`. Definitions: design.md, "Exact definitions".
 """
 
 from wq.preprocess._base import InputError
+from wq.preprocess.atrous import AtrousDenoiser, AtrousParams
 from wq.preprocess.outliers import OutlierParams, SigmaOutlierSmoother
 from wq.preprocess.pca import DriverPCA, PCAParams
 from wq.preprocess.pipeline import Parts, PreprocessParams, Preprocessor
@@ -21,6 +22,8 @@ __all__ = [
     "WaveletDenoiser",
     "soft_threshold",
     "DriverPCA",
+    "AtrousDenoiser",
+    "AtrousParams",
     "Preprocessor",
     "PreprocessParams",
     "Parts",

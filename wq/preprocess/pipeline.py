@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import field_validator, model_validator
+from pydantic import Discriminator, Tag, field_validator, model_validator
 
 from wq.errors import ArtifactError, ConfigError, DataError
 from wq.estimator import Estimator, Params
 from wq.preprocess._base import STATE_VERSION, Stage, _jsonable, to_2d
+from wq.preprocess.atrous import AtrousDenoiser, AtrousParams
 from wq.preprocess.outliers import OutlierParams, SigmaOutlierSmoother
 from wq.preprocess.pca import DriverPCA, PCAParams
 from wq.preprocess.scaling import MinMaxScaling
@@ -64,6 +65,41 @@ _TARGET_STAGES = ("outliers", "moving_average", "wavelet")
 _DRIVER_STAGES = ("pca",)
 
 
+class DWTSettings(WaveletParams):
+    """``[preprocess] wavelet`` with ``method = "dwt"`` (the default): :class:`WaveletDenoiser`."""
+
+    method: Literal["dwt"] = "dwt"
+
+
+class AtrousSettings(AtrousParams):
+    """``[preprocess] wavelet`` with ``method = "atrous"``: the causal stationary :class:`AtrousDenoiser`."""
+
+    method: Literal["atrous"]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _causal_only(cls, values: Any) -> Any:
+        if isinstance(values, dict) and values.get("mode", "causal") != "causal":
+            raise ValueError("method 'atrous' is causal only; the whole-series (leaky) transform is method "
+                             "'dwt' with mode 'offline'")
+        if isinstance(values, dict) and "window" in values:
+            raise ValueError("method 'atrous' has no window (its memory is the boundary length L_J); remove "
+                             "window, or use method 'dwt'")
+        return {k: v for k, v in values.items() if k != "mode"} if isinstance(values, dict) else values
+
+
+def _wavelet_method(value: Any) -> str:
+    return value.get("method", "dwt") if isinstance(value, dict) else getattr(value, "method", "dwt")
+
+
+WaveletTable = Annotated[Annotated[DWTSettings, Tag("dwt")] | Annotated[AtrousSettings, Tag("atrous")],
+                         Discriminator(_wavelet_method)]
+"""The wavelet table: its ``method`` key picks the stage (and its settings)."""
+WAVELET_METHODS: dict[str, type[Stage]] = {"dwt": WaveletDenoiser, "atrous": AtrousDenoiser}
+_DEFAULT_TABLES = {"outliers": OutlierParams, "moving_average": MovingAverageParams, "wavelet": DWTSettings,
+                   "pca": PCAParams}
+
+
 class PreprocessParams(Params):
     """The pipeline's ``[preprocess]`` table: each stage's settings, or ``false`` to leave the stage out
     (``true`` or ``{}``: the stage with its default settings). Defaults: 3σ outlier smoothing, a moving
@@ -74,7 +110,7 @@ class PreprocessParams(Params):
     outliers: OutlierParams | None = OutlierParams()
     moving_average: MovingAverageParams | None = MovingAverageParams(window=1)
     scale: bool = True
-    wavelet: WaveletParams | None = WaveletParams()
+    wavelet: WaveletTable | None = DWTSettings()
     pca: PCAParams | None = PCAParams()
     driver_outliers: bool = False
 
@@ -84,7 +120,7 @@ class PreprocessParams(Params):
         if value is False:
             return None
         if value is True:
-            return cls.model_fields[info.field_name].annotation.__args__[0]()
+            return _DEFAULT_TABLES[info.field_name]()
         return value
 
     @model_validator(mode="after")
@@ -96,12 +132,12 @@ class PreprocessParams(Params):
     def build(self) -> "Preprocessor":
         """The unfitted :class:`Preprocessor` of these settings."""
         def stage(cls: type[Stage], p: Params | None) -> Stage | None:
-            return None if p is None else cls(**p.model_dump())
+            return None if p is None else cls(**p.model_dump(exclude={"method"}))
 
+        wavelet = None if self.wavelet is None else stage(WAVELET_METHODS[self.wavelet.method], self.wavelet)
         return Preprocessor(outliers=stage(SigmaOutlierSmoother, self.outliers),
                             moving_average=stage(MovingAverage, self.moving_average), scale=self.scale,
-                            wavelet=stage(WaveletDenoiser, self.wavelet), pca=stage(DriverPCA, self.pca),
-                            driver_outliers=self.driver_outliers)
+                            wavelet=wavelet, pca=stage(DriverPCA, self.pca), driver_outliers=self.driver_outliers)
 
 
 def _clone(stage: Stage | None) -> Stage | None:
@@ -139,12 +175,13 @@ class Preprocessor(Estimator):
     # ----- settings ---------------------------------------------------------------------------------
     def _build(self) -> dict[str, Stage | None]:
         """Unfitted copies of the stages (ConfigError on a wrong type or an invalid setting)."""
-        expected = {"outliers": SigmaOutlierSmoother, "moving_average": MovingAverage, "wavelet": WaveletDenoiser,
-                    "pca": DriverPCA}
-        for name, cls in expected.items():
+        expected = {"outliers": (SigmaOutlierSmoother,), "moving_average": (MovingAverage,),
+                    "wavelet": tuple(WAVELET_METHODS.values()), "pca": (DriverPCA,)}
+        for name, classes in expected.items():
             value = getattr(self, name)
-            if value is not None and not isinstance(value, cls):
-                raise ConfigError(f"Preprocessor: {name} must be a {cls.__name__} or None, got {value!r}")
+            if value is not None and not isinstance(value, classes):
+                names = " or ".join(c.__name__ for c in classes)
+                raise ConfigError(f"Preprocessor: {name} must be a {names} or None, got {value!r}")
             if value is not None:
                 value.check_params()
         for name in ("scale", "driver_outliers"):
@@ -161,6 +198,14 @@ class Preprocessor(Estimator):
             "driver_scaler_": MinMaxScaling() if self.scale else None,
             "pca_": _clone(self.pca),
         }
+
+    @property
+    def warmup_(self) -> int:
+        """Rows at the start of a transformed frame whose parts are boundary-affected and must not be fitted
+        on: the à trous stage's L_J (:attr:`AtrousDenoiser.warmup_`), else 0 (the other causal stages' start
+        effects, e.g. the trailing DWT's padded first windows, are not counted)."""
+        self._check_fitted()
+        return int(getattr(self.wavelet_, "warmup_", 0)) if self.wavelet_ is not None else 0
 
     @property
     def causal(self) -> bool:
@@ -293,17 +338,30 @@ class Preprocessor(Estimator):
         }
 
     def _params_state(self) -> dict[str, Any]:
+        """The parameters as JSON: a stage as ``{"class": name, "params": {...}}``."""
         out: dict[str, Any] = {}
         for name, value in self.get_params(deep=False).items():
-            out[name] = _jsonable(value.get_params(deep=False)) if isinstance(value, Stage) else value
+            out[name] = ({"class": type(value).__name__, "params": _jsonable(value.get_params(deep=False))}
+                         if isinstance(value, Stage) else value)
         return out
 
     @classmethod
     def _from_params_state(cls, params: dict[str, Any]) -> Preprocessor:
-        kinds = {"outliers": SigmaOutlierSmoother, "moving_average": MovingAverage, "wavelet": WaveletDenoiser,
-                 "pca": DriverPCA}
-        args = {name: (kinds[name](**value) if name in kinds and value is not None else value)
-                for name, value in params.items()}
+        classes = {c.__name__: c for c in (SigmaOutlierSmoother, MovingAverage, WaveletDenoiser, AtrousDenoiser,
+                                            DriverPCA)}
+        default = {"outliers": SigmaOutlierSmoother, "moving_average": MovingAverage, "wavelet": WaveletDenoiser,
+                   "pca": DriverPCA}
+        args: dict[str, Any] = {}
+        for name, value in params.items():
+            if name in default and isinstance(value, dict):
+                if "class" in value:
+                    if value["class"] not in classes:
+                        raise ArtifactError(f"Preprocessor state: unknown stage class {value['class']!r}")
+                    args[name] = classes[value["class"]](**value["params"])
+                else:  # the settings of the default class (states written before stage classes were recorded)
+                    args[name] = default[name](**value)
+            else:
+                args[name] = value
         return cls(**args)
 
     @classmethod
@@ -323,6 +381,8 @@ class Preprocessor(Estimator):
         if missing:
             raise ArtifactError(f"Preprocessor state: missing stages {sorted(missing)}")
         for name, stage_cls in _STAGES.items():
+            if name == "wavelet_" and obj.wavelet is not None:  # the class the parameters name
+                stage_cls = type(obj.wavelet)
             setattr(obj, name, None if stages[name] is None else stage_cls.from_state(stages[name]))
         obj.targets_, obj.drivers_ = targets, drivers
         return obj

@@ -112,6 +112,8 @@ def pipeline_space(pipeline: Pipeline) -> tuple[Space, list[str]]:
                 reason = f"{name} does not use the wavelet parts"
             elif pre.wavelet is None:
                 reason = "no wavelet stage"
+            elif pre.wavelet.method == "atrous" and keys[2] == "window":
+                reason = "the à trous method has no window"
             elif pre.wavelet.mode != "causal" and keys[2] == "window":
                 reason = "offline wavelet mode has no window"
         elif keys[:2] == ["preprocess", "pca"]:
@@ -160,7 +162,7 @@ def apply_settings(pipeline: Pipeline, params: Mapping[str, Any]) -> tuple[Pipel
     values = {canonical(k): (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}
     notes: list[str] = []
     current = pipeline.get_params()
-    if "preprocess__wavelet__mode" in current:  # a wavelet stage is enabled
+    if current.get("preprocess__wavelet__method") == "dwt" and "preprocess__wavelet__mode" in current:
         get = lambda key: values.get(f"preprocess__wavelet__{key}", current[f"preprocess__wavelet__{key}"])  # noqa: E731
         if get("mode") == "causal":
             name, window, level = get("wavelet"), int(get("window")), int(get("level"))
