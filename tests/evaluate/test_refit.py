@@ -87,3 +87,22 @@ def test_refit_forecasts_are_causal():
     keep = a.origin <= f.index[t]
     np.testing.assert_array_equal(a[keep].predicted, b[b.origin <= f.index[t]].predicted)
     assert not np.allclose(a[~keep].predicted, b[b.origin > f.index[t]].predicted)
+
+
+def test_random_walk_nothing_beats_persistence_with_refits_and_issued_future_drivers(tmp_path):
+    """The leak detector with both new paths on: a random walk, refits every 40 days and an issued forecast of
+    a driver (the next days' noise plus an error). No causal model can beat persistence beyond noise."""
+    from wq.data.future import add_future_drivers
+
+    rng = np.random.default_rng(42)
+    n = 500
+    idx = pd.date_range("2020-01-01", periods=n, freq="D", name="time")
+    f = pd.DataFrame({"y": 200 + np.cumsum(rng.normal(0, 1, n)), "x": rng.normal(size=n)}, index=idx)
+    rows = [(t, t + pd.Timedelta(days=1), f["x"].get(t + pd.Timedelta(days=1), 0.0) + rng.normal(0, 0.3))
+            for t in idx]
+    pd.DataFrame(rows, columns=["issue_time", "valid_time", "x"]).to_csv(tmp_path / "x.csv", index=False)
+    pipe = pipeline(40).with_params(data__future_drivers=["x"], data__future_drivers_file=str(tmp_path / "x.csv"),
+                                    model__max_iter=100)
+    frame = add_future_drivers(f, pipe.data_spec("unused.csv"), 1)
+    m = evaluate_split(pipe, frame, ["hgb", "persistence"]).metrics.set_index("model")["MAPE"]
+    assert m["hgb"] > 0.97 * m["persistence"]

@@ -372,7 +372,8 @@ def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex)
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"artifact {bm.path}: the forecast of {long['target'].iloc[i]!r} from {long['origin'].iloc[i]} "
-            f"(step {long['step'].iloc[i]}) is not a finite number; nothing written"
+            f"(step {long['step'].iloc[i]}) is not a finite number (its input window touches missing values: a gap "
+            f"the data layer kept); nothing written"
         )
     sha = data_fingerprints(upto, [c for c in bm.columns if c in upto.columns], positions)
     per_origin = long["target"].size // max(len(positions), 1)
