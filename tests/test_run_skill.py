@@ -111,3 +111,20 @@ def test_perfect_forecast_drivers_are_labelled_at_the_top_of_the_report(record, 
     plain = write(folder, frame, "plain.csv", refit="none")
     assert main(["run", str(plain), "--out", str(tmp_path / "q"), "--quiet", "--models", "persistence"]) == 0
     assert "perfect-forecast" not in (tmp_path / "q" / "report.md").read_text().lower()
+
+
+def test_origins_without_an_issued_forecast_are_skipped_and_counted(record, tmp_path):
+    folder, frame, _ = record
+    days = frame.index
+    rows = pd.DataFrame({"issue_time": days, "valid_time": days + pd.Timedelta(days=1),
+                         "air_temp_c": frame["air_temp_c"].shift(-1).fillna(10.0).to_numpy() + 0.5})
+    hole = (rows.issue_time >= days[230]) & (rows.issue_time < days[240])  # ten issues lost in the test period
+    rows[~hole].to_csv(folder / "issued.csv", index=False)
+    extra = 'future_drivers = ["air_temp_c"]\nfuture_drivers_file = "issued.csv"'
+    toml = write(folder, frame.interpolate(limit_area="inside"), "complete.csv", extra=extra, refit="none")
+    assert main(["run", str(toml), "--out", str(tmp_path / "f"), "--quiet", "--models", "persistence,hgb"]) == 0
+    metrics = pd.read_csv(tmp_path / "f" / "metrics.csv").set_index(["model", "target"])
+    assert (metrics.loc["hgb", "skipped"] == 10).all() and (metrics.loc["persistence", "skipped"] == 0).all()
+    report = (tmp_path / "f" / "report.md").read_text()
+    assert "Known-future drivers: 10 of " in report and "from issued forecasts" in report
+    assert "perfect-forecast" not in report.lower()

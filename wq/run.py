@@ -19,7 +19,7 @@ from typing import Callable
 import pandas as pd
 
 from wq.config import Pipeline
-from wq.data.future import PERFECT_FORECAST
+from wq.data.future import PERFECT_FORECAST, future_columns
 from wq.evaluate.backtest import SplitResult, evaluate_split, split_point
 from wq.evaluate.metrics import MetricWarning
 from wq.io import check_output_dir, replace_dir
@@ -162,7 +162,7 @@ def refit_note(pipeline: Pipeline, result: SplitResult) -> str:
 def gap_notes(metrics: pd.DataFrame, frame: pd.DataFrame, pipeline: Pipeline) -> list[str]:
     """Per model, the test forecasts of observed values it skipped (inputs touching a gap), when any did."""
     notes = []
-    fut = [c for c in frame.columns if "@t+" in c and c.split("@t+")[0] in pipeline.future_drivers]
+    fut = future_columns(pipeline.future_drivers, pipeline.model.horizon)
     if fut and not pipeline.perfect_forecast:
         start = split_point(len(frame), pipeline.split.test)
         lack = frame[fut].iloc[start - 1:len(frame) - pipeline.model.horizon].isna().any(axis=1)
