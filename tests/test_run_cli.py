@@ -54,7 +54,8 @@ def test_run_writes_outputs_and_is_reproducible(pipeline, tmp_path):
     assert main(["run", str(pipeline), "--out", str(tmp_path / "b"), "--quiet"]) == 0
     metrics = pd.read_csv(tmp_path / "a" / "metrics.csv")
     assert list(metrics.columns) == ["model", "target", "step", "MAPE", "pMAPE", "EVS", "R", "RMSE", "MAE", "NSE",
-                                     "KGE", "fit_seconds"]
+                                     "KGE", "fit_seconds", "n", "skipped"]
+    assert (metrics.skipped == 0).all() and (metrics.n > 0).all()
     assert set(metrics.model) == {"dwt-pca-lstm", "persistence", "hgb"}
     assert len(metrics) == 6 and (metrics.step == 1).all()
     pred = pd.read_csv(tmp_path / "a" / "predictions.csv", parse_dates=["time", "origin"])

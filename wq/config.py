@@ -117,11 +117,36 @@ class CompareParams(Params):
 
 
 class EvaluateParams(Params):
-    """``[evaluate]``: pMAPE's peak quantile, what MAPE does with zero observations, rolling-origin folds."""
+    """``[evaluate]``: pMAPE's peak quantile, what MAPE does with zero observations, rolling-origin folds, and
+    ``refit_every``: refit the models through the test period every so often, as an operator retrains (a
+    duration such as ``"90D"``, a number of steps, or ``"none"``: fitted once on the training part;
+    :func:`wq.evaluate.backtest.evaluate_split`)."""
 
     peak_quantile: Annotated[Float, Field(gt=0, lt=1)] = 0.9
     zeros: Literal["skip", "error"] = "skip"
     folds: Annotated[Int, Field(ge=0)] = 0
+    refit_every: Int | str | None = None
+
+    @field_validator("refit_every", mode="before")
+    @classmethod
+    def _refit_rule(cls, value: Any) -> Any:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("none", "")):
+            return None
+        if isinstance(value, str):
+            import pandas as pd
+
+            try:
+                delta = pd.Timedelta(value.strip())
+            except (ValueError, TypeError):
+                raise ValueError(f"refit_every {value!r} is not a duration (e.g. '90D', '12h'), a number of "
+                                 f"steps or 'none'") from None
+            if delta <= pd.Timedelta(0):
+                raise ValueError(f"refit_every {value!r} must be a positive duration")
+            return value.strip()
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 1:
+            raise ValueError(f"refit_every must be a duration (e.g. '90D'), a whole number of steps >= 1 or 'none'; "
+                             f"got {value!r}")
+        return int(value)
 
 
 class AugmentParams(Params):
@@ -393,6 +418,16 @@ class Pipeline(Params):
         return list(self.data.value("calendar"))
 
     @property
+    def future_drivers(self) -> list[str]:
+        """Drivers known for the target steps at the origin (:mod:`wq.data.future`)."""
+        return list(self.data.value("future_drivers"))
+
+    @property
+    def perfect_forecast(self) -> bool:
+        """True when known-future drivers take the observed values (an upper bound of skill, backtests only)."""
+        return bool(self.future_drivers) and self.data.value("future_source") == "observed"
+
+    @property
     def holidays(self):
         return self.data.value("holidays")
 
@@ -430,6 +465,7 @@ class Pipeline(Params):
             name or m.name, targets=self.targets, drivers=self.drivers, calendar=self.calendar,
             preprocess=self.preprocess.build(), model=m.model_dump(), seed=self.seed if seed is None else seed,
             season=m.season or None, holidays=self.holidays, lags=m.lags, horizon=m.horizon, change=m.change,
+            future_drivers=self.future_drivers,
         )
 
     # -- output ---------------------------------------------------------------------------------------------
@@ -452,7 +488,7 @@ class Pipeline(Params):
 
         table = self.to_dict()
         data = table["data"]
-        for key in ("path", "drivers_path"):
+        for key in ("path", "drivers_path", "future_drivers_file"):
             if key in data:
                 p = Path(data[key])
                 data[key] = str(p if p.is_absolute() else (self.base_dir / p).resolve())

@@ -19,6 +19,7 @@ from typing import Callable
 import pandas as pd
 
 from wq.config import Pipeline
+from wq.data.future import PERFECT_FORECAST, future_columns
 from wq.evaluate.backtest import SplitResult, evaluate_split, split_point
 from wq.evaluate.metrics import MetricWarning
 from wq.io import check_output_dir, replace_dir
@@ -39,13 +40,18 @@ class RunResult:
 
 
 def load_frame(pipeline: Pipeline, data_path=None):
-    """Load the pipeline's data through the data layer: (frame, observed mask, notes)."""
+    """Load the pipeline's data through the data layer: (frame, observed mask, notes). Known-future drivers
+    get their columns (:func:`wq.data.future.add_future_drivers`) for the pipeline's horizon."""
     from wq.data.load import load
 
-    loaded = load(pipeline.data_spec(data_path))
-    frame = loaded.frame
+    from wq.data.future import add_future_drivers
+
+    spec = pipeline.data_spec(data_path)
+    loaded = load(spec)
+    notes = list(loaded.notes)
     mask = observed_mask(loaded)
-    return frame, mask, list(loaded.notes)
+    frame = add_future_drivers(loaded.frame, spec, pipeline.model.horizon, notes)
+    return frame, mask, notes
 
 
 def observed_mask(loaded) -> pd.DataFrame | None:
@@ -120,7 +126,9 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         f"Data: {data_path or pipeline.data.mapping().get('path')}; {len(frame)} rows, {frame.index[0].date()} to "
         f"{frame.index[-1].date()}, frequency {frame.index.freqstr or pd.infer_freq(frame.index)}.",
         f"Targets: {', '.join(pipeline.targets)}. Drivers (lagged, known up to the origin): "
-        f"{', '.join(pipeline.drivers) or 'none'}. Calendar of the target day: {', '.join(pipeline.calendar) or 'none'}.",
+        f"{', '.join(pipeline.drivers) or 'none'}. Calendar of the target day: {', '.join(pipeline.calendar) or 'none'}."
+        + (f" Known-future drivers (values of the target steps, {pipeline.data.value('future_source')} source): "
+           f"{', '.join(pipeline.future_drivers)}." if pipeline.future_drivers else ""),
         f"Split by time: fitting {frame.index[0].date()} .. {frame.index[n_fit - 1].date()} ({n_fit} rows), "
         f"validation (early stopping) {frame.index[n_fit].date()} .. {frame.index[start - 1].date()} "
         f"({start - n_fit} rows), test {frame.index[start].date()} .. {frame.index[-1].date()} "
@@ -132,14 +140,51 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         f"Horizon {horizon}: every origin forecasts steps 1 .. {horizon} directly; each step is scored on the test "
         f"times it reaches (metrics.csv has one row per model, target and step)." if horizon > 1 else
         "Horizon 1: one-step-ahead forecasts (step 1 in metrics.csv and predictions.csv).",
+        refit_note(pipeline, result),
         *(f"Data layer: {n}" for n in notes),
+        *gap_notes(result.metrics, frame, pipeline),
         *warning_notes(metric_warnings),
         *(notes_extra or []),
         f"Wall time of the run: {seconds:.1f} s.",
     ]
+    if pipeline.perfect_forecast:
+        run_notes.insert(0, f"**{PERFECT_FORECAST[0].upper()}{PERFECT_FORECAST[1:]}**: the known-future drivers "
+                            f"{', '.join(pipeline.future_drivers)} take their observed values for the target steps "
+                            f"([data] future_drivers_source = \"observed\"); no forecaster has them.")
     with replace_dir(out_dir) as tmp:
         write_outputs(tmp, pipeline, result, audit, run_notes)
     return RunResult(out_dir, result.metrics, result.predictions, audit, seconds)
+
+
+def refit_note(pipeline: Pipeline, result: SplitResult) -> str:
+    """The refit rule of the run, for the report."""
+    every = pipeline.evaluate.refit_every
+    if every is None:
+        return "Refit rule: none; every model is fitted once on the training part and forecasts the whole test period."
+    unit = every if isinstance(every, str) else f"{every} steps"
+    times = ", ".join(str(t.date()) for t in result.refits) or "none fell in the test period"
+    return (f"Refit rule: every {unit} ([evaluate] refit_every): every model (preprocessing included, naive peers "
+            f"alike) refitted on all rows up to each refit time and forecasting until the next; refits at {times}.")
+
+
+def gap_notes(metrics: pd.DataFrame, frame: pd.DataFrame, pipeline: Pipeline) -> list[str]:
+    """Per model, the test forecasts of observed values it skipped (inputs touching a gap), when any did."""
+    notes = []
+    fut = future_columns(pipeline.future_drivers, pipeline.model.horizon)
+    if fut and not pipeline.perfect_forecast:
+        start = split_point(len(frame), pipeline.split.test)
+        lack = frame[fut].iloc[start - 1:len(frame) - pipeline.model.horizon].isna().any(axis=1)
+        notes.append(f"Known-future drivers: {int(lack.sum())} of {len(lack)} test origins have no issued value for "
+                     f"some driver and step; every learned model skips them.")
+    if "skipped" not in metrics or not metrics["skipped"].any():
+        return notes
+    step1 = metrics[metrics["step"] == metrics["step"].min()]
+    per = step1.groupby("model", sort=False)[["n", "skipped"]].sum()
+    shown = "; ".join(f"{m} {int(r.skipped)} of {int(r.n + r.skipped)}" for m, r in per.iterrows())
+    notes.append(f"Gaps: forecasts skipped because the inputs touch a gap (step {int(step1['step'].min())}, all "
+                 f"targets; metrics.csv has n and skipped per model, target and step): {shown}. Each model is scored "
+                 f"on the observed values it forecast; nothing is filled from the future.")
+    return notes
 
 
 def leak_audit(pipeline: Pipeline, frame, models, causal_result: SplitResult, mask, progress) -> pd.DataFrame | None:
@@ -166,12 +211,13 @@ def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit,
     from wq.report import write_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    metrics = result.metrics.drop(columns=["n"], errors="ignore")
+    metrics = result.metrics
     metrics.to_csv(out_dir / "metrics.csv", index=False, float_format="%.6g")
     pred = result.predictions[PREDICTION_FILE_COLUMNS]
     pred.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6g")
     if audit is not None:
         audit.drop(columns=["n"], errors="ignore").to_csv(out_dir / "leak_audit.csv", index=False, float_format="%.6g")
     write_report(out_dir, metrics, pred[["time", "step", "model", "target", "observed", "predicted"]],
-                 title=f"wq run: {pipeline.name}", notes=notes, audit=audit)
+                 title=f"wq run: {pipeline.name}" + (f" ({PERFECT_FORECAST})" if pipeline.perfect_forecast else ""),
+                 notes=notes, audit=audit)
     (out_dir / "pipeline.toml").write_text(pipeline.to_toml())

@@ -56,8 +56,9 @@ def sequence_windows(matrix: np.ndarray, lags: int, horizon: int, origins: np.nd
 
 @dataclass
 class WindowSet:
-    """Arrays a component model trains on: X (N, lags, F) past inputs, Z (N, horizon * C) known-future
-    calendar, Y (N, horizon, k) targets (may hold NaN where the future is not observed yet)."""
+    """Arrays a component model trains on: X (N, lags, F) past inputs, Z (N, horizon * C [+ K]) known-future
+    inputs (calendar of the target steps, then the known-future drivers), Y (N, horizon, k) targets (may hold
+    NaN where the future is not observed yet)."""
 
     X: np.ndarray
     Z: np.ndarray
@@ -80,11 +81,15 @@ class WindowSet:
 
 
 def split_sequences(S: np.ndarray, lags: int, inputs: list[int], targets: list[int], future: list[int],
-                    origins: np.ndarray | None = None) -> WindowSet:
-    """Cut sequences S (N, lags + h, C) into a :class:`WindowSet` by channel index lists."""
+                    origins: np.ndarray | None = None, known: list[int] | None = None) -> WindowSet:
+    """Cut sequences S (N, lags + h, C) into a :class:`WindowSet` by channel index lists: ``inputs`` over the
+    lags, ``targets`` and ``future`` (calendar) over the horizon rows, ``known`` at the origin row (channels
+    that hold, on row t, values of t+1 .. t+h known at t: issued forecasts of drivers), appended to Z."""
     X = np.ascontiguousarray(S[:, :lags, inputs], dtype=np.float32)
-    Zf = S[:, lags:, future]
-    Z = np.ascontiguousarray(Zf.reshape(Zf.shape[0], -1), dtype=np.float32)
+    Zf = S[:, lags:, future].reshape(S.shape[0], -1)
+    if known:
+        Zf = np.concatenate([Zf, S[:, lags - 1, known]], axis=1)
+    Z = np.ascontiguousarray(Zf, dtype=np.float32)
     Y = np.ascontiguousarray(S[:, lags:, targets], dtype=np.float32)
     if origins is None:
         origins = np.full(S.shape[0], -1, dtype=np.int64)

@@ -143,8 +143,20 @@ def test_bad_settings_and_short_training():
         AtrousDenoiser("haar", 1, threshold="sure").fit(np.zeros(50))
     with pytest.raises(InputError, match="boundary-affected"):
         AtrousDenoiser("db4", 2).fit(np.zeros(25))  # L_J = 22 leaves 3 rows
-    with pytest.raises(InputError, match="NaN"):
-        AtrousDenoiser("haar", 1).fit(np.r_[np.zeros(20), np.nan])
+    with pytest.raises(InputError, match="observed ones remain"):  # missing values are not observations
+        AtrousDenoiser("haar", 1).fit(np.r_[np.zeros(4), np.full(20, np.nan)])
+
+
+def test_a_missing_value_gives_nan_only_where_the_filter_reaches_it():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    stage = AtrousDenoiser("db2", 2).fit(x[:120])
+    gap = x.copy()
+    gap[150] = np.nan
+    den = stage.transform(gap)
+    reach = boundary_rows(4, 2)  # c_J at t spans x_{t-L_J+1} .. x_t
+    assert np.isnan(den[150:150 + reach]).all() and np.isfinite(den[150 + reach:]).all()
+    np.testing.assert_array_equal(den[:150], stage.transform(x)[:150])  # causal: nothing before the gap moves
 
 
 def test_preprocessor_method_setting_and_state(noisy):

@@ -156,10 +156,13 @@ def test_dataframe_and_1d_in_same_kind_out():
     assert y.shape == (6,)
 
 
-def test_nan_is_refused_naming_column_and_position():
+def test_missing_values_stay_missing_and_inf_is_refused_naming_column_and_position():
     s = SigmaOutlierSmoother().fit(pd.DataFrame({"a": TRAIN, "b": TRAIN}))
     df = pd.DataFrame({"a": [0.0, 1.0, 2.0, np.nan], "b": [0.0, np.nan, 0.0, 0.0]})
-    with pytest.raises(ValueError, match=r"column 'b' has NaN at row 1") as err:
+    out = s.transform(df)
+    assert out.isna().equals(df.isna())
+    df.iloc[1, 1] = np.inf
+    with pytest.raises(ValueError, match=r"column 'b' has an infinite value at row 1") as err:
         s.transform(df)
     assert isinstance(err.value, DataError)
 

@@ -178,11 +178,11 @@ def test_bad_input(frame):
         Preprocessor(wavelet=WaveletDenoiser(level=9)).fit(frame, TARGETS, DRIVERS)
     with pytest.raises(ConfigError, match="wavelet must be a WaveletDenoiser"):
         Preprocessor(wavelet={"level": 2}).fit(frame, TARGETS, DRIVERS)
-    gap = frame.copy()
-    gap.iloc[7, 3] = np.nan
+    bad = frame.copy()
+    bad.iloc[7, 3] = np.inf
     pre = PreprocessParams().build().fit(frame.iloc[:200], TARGETS, DRIVERS)
-    with pytest.raises(ValueError, match="'temp' has NaN at row 7"):
-        pre.transform(gap)
+    with pytest.raises(ValueError, match="'temp' has an infinite value at row 7"):
+        pre.transform(bad)
 
 
 @pytest.mark.skipif(not (DATA / "fort_collins_water_demand").is_dir(), reason="shared real data not present")

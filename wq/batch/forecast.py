@@ -112,8 +112,9 @@ class BatchModel:
 
     @property
     def columns(self) -> list[str]:
-        """Columns the model reads: targets, then drivers."""
-        return list(dict.fromkeys([*self.model.targets, *getattr(self.model, "drivers", [])]))
+        """Columns the model reads: targets, then drivers, then known-future driver columns."""
+        return list(dict.fromkeys([*self.model.targets, *getattr(self.model, "drivers", []),
+                                   *getattr(self.model, "future_columns", [])]))
 
     @property
     def validation_mape(self) -> dict[str, float] | None:
@@ -226,17 +227,19 @@ def read_fresh_data(bm: BatchModel, data_path: str | os.PathLike[str] | None = N
     them against its fingerprint: columns and frequency (:func:`~wq.batch.artifact.check_fresh_data`)."""
     from wq.data.load import load
 
+    from wq.data.future import add_future_drivers
+
     path = data_path if data_path is not None else bm.data_path
     spec = bm.pipeline.data_spec(path)
     loaded = load(spec)
-    frame = loaded.frame
+    frame = add_future_drivers(loaded.frame, spec, bm.model.horizon, loaded.notes)
     source = f"fresh data {spec.path}"
     check_fresh_data(frame, bm.fingerprint, required_columns=bm.columns, source=source)
     filled = getattr(loaded, "filled", None)
     if filled is None:
         observed = frame.notna()
     else:
-        observed = ~filled.reindex(index=frame.index, columns=frame.columns).fillna(False).astype(bool)
+        observed = ~filled.reindex(index=frame.index, columns=frame.columns, fill_value=False).astype(bool)
         observed &= frame.notna()
     _check_observed_step(frame.index[observed.any(axis=1).to_numpy()], bm.fingerprint.get("freq"), source)
     return FreshData(frame=frame, observed=observed, path=Path(spec.path), notes=list(loaded.notes),
@@ -351,6 +354,7 @@ def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex)
             f"as-of time {as_ofs[int(np.argmin(positions))]} has too little history before it: the model "
             f"needs {first} rows before the as-of time (earliest possible as-of: {frame.index[first]})"
         )
+    _check_future_values(bm, frame, as_ofs, positions)
     upto = frame.iloc[: int(positions.max()) + 1]
     model = bm.model
     # Fixed-size blocks (the last padded by repeating its last origin): every forecast goes through the
@@ -368,7 +372,8 @@ def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex)
         i = int(np.flatnonzero(bad)[0])
         raise DataError(
             f"artifact {bm.path}: the forecast of {long['target'].iloc[i]!r} from {long['origin'].iloc[i]} "
-            f"(step {long['step'].iloc[i]}) is not a finite number; nothing written"
+            f"(step {long['step'].iloc[i]}) is not a finite number (its input window touches missing values: a gap "
+            f"the data layer kept); nothing written"
         )
     sha = data_fingerprints(upto, [c for c in bm.columns if c in upto.columns], positions)
     per_origin = long["target"].size // max(len(positions), 1)
@@ -382,6 +387,25 @@ def forecast_rows(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex)
         "value": long["predicted"].to_numpy(dtype=np.float64),
         "data_sha256": np.repeat(sha, per_origin),
     }, columns=ROW_COLUMNS)
+
+
+def _check_future_values(bm: BatchModel, frame: pd.DataFrame, as_ofs: pd.DatetimeIndex, positions: np.ndarray) -> None:
+    """Every known-future driver value the forecasts need (valid times of the steps ahead of each as-of time)
+    must be there: DataError naming the driver and valid time (:mod:`wq.data.future`)."""
+    from wq.data.future import missing_future
+
+    drivers = list(getattr(bm.model, "future_drivers", []))
+    gap = missing_future(frame, drivers, bm.model.horizon, positions)
+    if gap is None:
+        return
+    driver, origin, valid = gap
+    spec = bm.pipeline.data_spec(bm.data_path)
+    if spec.future_source == "observed":
+        raise DataError(f"artifact {bm.path}: known-future driver {driver!r} has no value for valid time {valid}: "
+                        f"future_drivers_source = 'observed' (perfect forecasts) is a backtest option; a forecast "
+                        f"needs issued forecasts (future_drivers_file)")
+    raise DataError(f"issued forecasts {spec.future_drivers_file}: no value of known-future driver {driver!r} for "
+                    f"valid time {valid} issued at or before the as-of time {origin}; nothing written")
 
 
 def _check_fresh_enough(bm: BatchModel, fresh: FreshData, as_ofs: pd.DatetimeIndex | None, rule: Any,
@@ -474,7 +498,7 @@ def batch_forecast(
     pieces, summaries = [], []
     for bm in bms:
         path = str(Path(data).resolve()) if data is not None else bm.data_path
-        key = f"{path}\x00{sorted(bm.pipeline.data_spec(path).to_mapping().items())!r}"
+        key = f"{path}\x00{sorted(bm.pipeline.data_spec(path).to_mapping().items())!r}\x00{bm.model.horizon}"
         fresh = cache.get(key)
         if fresh is None:
             fresh = cache[key] = read_fresh_data(bm, path)

@@ -156,10 +156,12 @@ def _read_sources(spec: DataSpec, notes: list[str]) -> _Sources:
     drv_time = time_column(drv, spec.drivers_time, "drivers_time") if drv is not None else None
     main_avail = [c for c in main.frame.columns if c != main_time]
     drv_avail = [c for c in drv.frame.columns if c != drv_time] if drv is not None else []
-    selected = _unique((spec.columns or []) + spec.targets + spec.drivers)
+    selected = spec.loaded_columns
     files = f"file {spec.path}" + (f" or drivers file {spec.drivers_path}" if drv is not None else "")
     available = _unique(main_avail + drv_avail)
-    for role, names in (("target", spec.targets), ("driver", spec.drivers), ("column", spec.columns or [])):
+    observed_future = spec.future_drivers if spec.future_source == "observed" else []
+    for role, names in (("target", spec.targets), ("driver", spec.drivers), ("column", spec.columns or []),
+                        ("known-future driver (observed source)", observed_future)):
         missing = [c for c in names if c not in available]
         if missing:
             raise DataError(f"{role} column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} not "

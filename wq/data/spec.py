@@ -18,11 +18,12 @@ from pandas.tseries.frequencies import to_offset
 
 from wq.errors import ConfigError
 
-__all__ = ["DataSpec", "AGG_RULES", "FILL_METHODS", "LONG_GAP_RULES", "SHOW"]
+__all__ = ["DataSpec", "AGG_RULES", "FILL_METHODS", "LONG_GAP_RULES", "FUTURE_SOURCES", "SHOW"]
 
 AGG_RULES = ("mean", "sum", "min", "max", "first", "last")
 FILL_METHODS = ("ffill", "linear", "none")
 LONG_GAP_RULES = ("error", "keep", "drop", "last-segment", "longest-segment")
+FUTURE_SOURCES = ("file", "observed")  # of known-future drivers: issued forecasts, or observed (backtests only)
 SHOW = 5  # how many offending items an error message lists
 
 
@@ -68,7 +69,10 @@ class DataSpec:
 
     Lists may be given as a single string. ``targets``/``drivers`` select the columns the pipeline uses;
     ``calendar`` and ``holidays`` are stored for the pipeline (known-future features, see
-    :func:`wq.data.calendar.calendar_features`) and not used by :func:`wq.data.load.load`.
+    :func:`wq.data.calendar.calendar_features`) and not used by :func:`wq.data.load.load`. ``future_drivers``
+    (drivers known for the target steps at the origin) and the ``future_drivers_*`` keys are read by
+    :mod:`wq.data.future`; with ``future_drivers_source = "observed"`` (perfect forecasts, backtests only) their
+    columns are loaded with the data.
     """
 
     path: Path
@@ -93,6 +97,13 @@ class DataSpec:
     drivers_na_values: list[str] | None = None
     drivers_sheet: str | int | None = None
     drivers_names: list[str] | None = None
+    future_drivers: list[str] = field(default_factory=list)
+    future_drivers_source: str | None = None
+    future_drivers_file: Path | None = None
+    future_drivers_issue_time: str = "issue_time"
+    future_drivers_valid_time: str = "valid_time"
+    future_drivers_time_format: str | None = None
+    future_drivers_tz: str | None = None
     freq: str | None = None
     resample: str | None = None
     agg: dict[str, str] = field(default_factory=dict)
@@ -114,6 +125,8 @@ class DataSpec:
         _check_freq(self.resample, "resample")
         _check_tz(self.tz, "tz")
         _check_tz(self.drivers_tz, "drivers_tz")
+        _check_tz(self.future_drivers_tz, "future_drivers_tz")
+        self._check_future()
         self._check_rules()
         self._check_numbers()
         if self.calendar:
@@ -129,19 +142,51 @@ class DataSpec:
         if not isinstance(self.path, (str, Path)):
             raise ConfigError(f"data option 'path' must be a file path, got {self.path!r}")
         self.path = Path(self.path)
-        if self.drivers_path is not None:
-            if not isinstance(self.drivers_path, (str, Path)):
-                raise ConfigError(f"data option 'drivers_path' must be a file path, got {self.drivers_path!r}")
-            self.drivers_path = Path(self.drivers_path)
+        for key in ("drivers_path", "future_drivers_file"):
+            value = getattr(self, key)
+            if value is not None:
+                if not isinstance(value, (str, Path)):
+                    raise ConfigError(f"data option {key!r} must be a file path, got {value!r}")
+                setattr(self, key, Path(value))
+
+    def _check_future(self) -> None:
+        """Known-future drivers: not targets, and an explicit source of their values."""
+        if not self.future_drivers:
+            return
+        clash = sorted(set(self.future_drivers) & set(self.targets))
+        if clash:
+            raise ConfigError(f"future_drivers {clash} are targets; a target's future is what is forecast")
+        if self.future_drivers_source is not None:
+            _check_choice(self.future_drivers_source, FUTURE_SOURCES, "future_drivers_source")
+        if self.future_source == "file" and self.future_drivers_file is None:
+            raise ConfigError("future_drivers need their values: give future_drivers_file (issued forecasts) or "
+                              "set future_drivers_source = 'observed' (perfect forecasts: backtests only, an "
+                              "upper bound of skill)")
+
+    @property
+    def future_source(self) -> str | None:
+        """Where known-future driver values come from: ``"file"`` (issued forecasts, the default) or
+        ``"observed"`` (explicit only); None without future drivers."""
+        if not self.future_drivers:
+            return None
+        return self.future_drivers_source or "file"
+
+    @property
+    def loaded_columns(self) -> list[str]:
+        """Columns named for loading: ``columns``, targets, drivers, and observed-source future drivers."""
+        extra = self.future_drivers if self.future_source == "observed" else []
+        return list(dict.fromkeys((self.columns or []) + self.targets + self.drivers + extra))
 
     def _check_names(self) -> None:
         """Lists of names (a single string is a list of one) and the string-valued options."""
         for key in ("names", "na_values", "columns", "drivers_na_values", "drivers_names"):
             setattr(self, key, _as_list(getattr(self, key), key))
-        for key in ("targets", "drivers", "calendar"):
+        for key in ("targets", "drivers", "calendar", "future_drivers"):
             setattr(self, key, _as_list(getattr(self, key), key) or [])
         for key in ("time", "time_format", "sep", "tz", "drivers_time", "drivers_time_format", "drivers_tz",
-                    "drivers_sep", "freq", "resample", "duplicates"):
+                    "drivers_sep", "freq", "resample", "duplicates", "future_drivers_source",
+                    "future_drivers_issue_time", "future_drivers_valid_time", "future_drivers_time_format",
+                    "future_drivers_tz"):
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):
                 raise ConfigError(f"data option {key!r} must be a string, got {value!r}")
@@ -201,7 +246,7 @@ class DataSpec:
         if "path" not in d:
             raise ConfigError("[data] needs 'path'")
         if base_dir is not None:
-            for key in ("path", "drivers_path"):
+            for key in ("path", "drivers_path", "future_drivers_file"):
                 if isinstance(d.get(key), (str, Path)):
                     p = Path(d[key]).expanduser()
                     d[key] = p if p.is_absolute() else Path(os.path.normpath(Path(base_dir) / p))

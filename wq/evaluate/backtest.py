@@ -5,6 +5,16 @@ Single split: the last ``test`` fraction of the rows is the test period. Models 
 t+1 .. t+h lies in the test period, each using only rows up to t. The test rows never reach fitting, early
 stopping or any choice.
 
+Periodic refit (``[evaluate] refit_every``, :func:`refit_ends`): as an operator retrains, every model (a new
+object from the pipeline, preprocessing included) is refitted on all rows up to each refit time through the
+test period; each refit forecasts the origins from its refit time up to the next one, in one vectorised call.
+The first refit is the fit on the training part, so the forecasts before the second refit time equal the
+fit-once run. The naive peers follow the same rule (their fit learns nothing).
+
+Gaps (missing values kept by the data layer): a forecast the model could not make (NaN: its inputs touch a
+gap) of an observed value is *skipped*; :func:`score` counts them per model, target and step (``skipped``)
+beside the forecasts it scores (``n``); unobserved targets are never scored.
+
 Rolling origin: K folds with growing training windows; fold i fits everything (preprocessing included) on
 rows [0, e_i) and scores forecasts of the next ``block`` rows. Used by the tuner and the benchmarks, so a lucky
 split cannot decide.
@@ -14,7 +24,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -24,6 +34,7 @@ from wq.errors import ConfigError
 from wq.evaluate.metrics import METRICS, MetricWarning, all_metrics
 
 METRIC_COLUMNS = ["model", "target", "step", *METRICS, "fit_seconds"]
+COUNT_COLUMNS = ["n", "skipped"]
 
 
 def split_point(n: int, test: float) -> int:
@@ -42,7 +53,13 @@ def forecast_period(model, frame: pd.DataFrame, start: int, stop: int | None = N
     positions = np.arange(start - 1, stop - h)
     if positions.size == 0:
         raise ConfigError(f"no forecast origin between rows {start} and {stop} for horizon {h}")
-    upto = frame.iloc[:stop]
+    return forecast_origins(model, frame.iloc[:stop], positions)
+
+
+def forecast_origins(model, frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+    """Forecasts of a fitted model from the origins at row ``positions`` (each with its targets inside
+    ``frame``), in one vectorised call; the model's long frame plus the observed value at each valid time."""
+    upto = frame.iloc[: int(positions.max()) + model.horizon + 1]
     values = model.predict_array(upto, upto.index[positions])
     out = model.to_long(frame, positions, values)
     obs = frame[model.targets]
@@ -52,12 +69,33 @@ def forecast_period(model, frame: pd.DataFrame, start: int, stop: int | None = N
     return out
 
 
+def refit_ends(index: pd.DatetimeIndex, start: int, last_origin: int, every: int | str | None) -> list[int]:
+    """Row counts r_0 = ``start`` < r_1 < ... of the training frames of the refits: refit k is fitted on rows
+    [0, r_k) and forecasts from the origins r_k - 1 .. r_{k+1} - 2 (the last up to ``last_origin``). ``every``:
+    None (fit once), a number of steps (r_k = start + k * every), or a duration: the refit times are the first
+    origins at or after t_0 + k * every, t_0 = the last training time."""
+    if every is None:
+        return [start]
+    if isinstance(every, str):
+        delta = pd.Timedelta(every)
+        t0 = index[start - 1]
+        n = int((index[last_origin] - t0) / delta)
+        due = t0 + delta * np.arange(1, n + 1)
+        origins = start - 1 + np.searchsorted(index[start - 1: last_origin + 1], due)
+        ends = origins + 1
+    else:
+        ends = np.arange(start + int(every), last_origin + 2, int(every))
+    return [start, *sorted(set(int(e) for e in ends if start < e <= last_origin + 1))]
+
+
 def score(pred: pd.DataFrame, q: float = 0.9, zeros: str = "skip", observed_mask: pd.DataFrame | None = None,
           by_step: bool = False) -> pd.DataFrame:
     """Metrics per model and target (and step when ``by_step``) of a predictions frame with columns
     model, target, time, observed, predicted (and step). ``observed_mask`` (time x target, True where the value
-    was really observed rather than filled by the data layer) limits scoring to real observations. A
-    :class:`~wq.evaluate.metrics.MetricWarning` is raised again with the model, target (and step) it concerns."""
+    was really observed rather than filled by the data layer) limits scoring to real observations; missing
+    observations are never scored. ``n``: forecasts scored; ``skipped``: observed values the model made no
+    forecast of (NaN: its inputs touch a gap). A :class:`~wq.evaluate.metrics.MetricWarning` is raised again
+    with the model, target (and step) it concerns."""
     rows = []
     keys = ["model", "target"] + (["step"] if by_step else [])
     for key, grp in pred.groupby(keys, sort=False):
@@ -65,16 +103,24 @@ def score(pred: pd.DataFrame, q: float = 0.9, zeros: str = "skip", observed_mask
             target = grp["target"].iloc[0]
             keep = observed_mask[target].reindex(pd.DatetimeIndex(grp["time"])).fillna(False).to_numpy(bool)
             grp = grp[keep]
+        seen = np.isfinite(grp["observed"].to_numpy(dtype=np.float64))
+        made = np.isfinite(grp["predicted"].to_numpy(dtype=np.float64))
+        skipped = int((seen & ~made).sum())
+        grp = grp[seen & made]
+        where = ", ".join(f"{k} {v}" for k, v in zip(keys, key))
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", MetricWarning)
-            m = all_metrics(grp["observed"].to_numpy(), grp["predicted"].to_numpy(), q=q, zeros=zeros)
-        where = ", ".join(f"{k} {v}" for k, v in zip(keys, key))
+            if len(grp):
+                m = all_metrics(grp["observed"].to_numpy(), grp["predicted"].to_numpy(), q=q, zeros=zeros)
+            else:
+                m = dict.fromkeys(METRICS, float("nan"))
+                warnings.warn(f"no forecast to score ({skipped} skipped: their inputs touch a gap)", MetricWarning)
         for w in caught:
             if issubclass(w.category, MetricWarning):
                 warnings.warn(f"{where}: {w.message}", MetricWarning, stacklevel=2)
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-        rows.append({**dict(zip(keys, key)), **m, "n": len(grp)})
+        rows.append({**dict(zip(keys, key)), **m, "n": len(grp), "skipped": skipped})
     return pd.DataFrame(rows)
 
 
@@ -117,25 +163,35 @@ class SplitResult:
     metrics: pd.DataFrame
     predictions: pd.DataFrame
     models: dict
+    refits: list = field(default_factory=list)  # times of the refits after the first fit (refit_every)
 
 
 def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: Callable[[str], None] | None = None,
                    observed_mask: pd.DataFrame | None = None, augmenter_for: Callable | None = None) -> SplitResult:
-    """Fit each model on the training part of ``frame`` and score it on the test part: ``metrics`` has one
-    row per model, target and forecast step (step 1 .. horizon; 1 alone for one-step models)."""
+    """Fit each model on the training part of ``frame`` (refitted through the test period by
+    ``[evaluate] refit_every``) and score it on the test part: ``metrics`` has one row per model, target and
+    forecast step (step 1 .. horizon; 1 alone for one-step models), with the counts ``n`` and ``skipped``."""
     start = split_point(len(frame), pipeline.split.test)
-    train = frame.iloc[:start]
+    last = len(frame) - pipeline.model.horizon - 1
+    if last < start - 1:
+        raise ConfigError(f"no forecast origin in the test period for horizon {pipeline.model.horizon}")
+    ends = refit_ends(frame.index, start, last, pipeline.evaluate.refit_every)
+    bounds = [*(e - 1 for e in ends), last + 1]  # origins of refit k: bounds[k] .. bounds[k + 1] - 1
     q, zeros = pipeline.evaluate.peak_quantile, pipeline.evaluate.zeros
     preds, metrics, fitted = [], [], {}
     for name in models:
-        model = pipeline.make_model(name)
-        if progress:
-            progress(f"fitting {name} on {len(train)} rows")
-        t0 = time.perf_counter()
-        aug = _augmenter(augmenter_for, model, name)
-        _fit(model, train, pipeline.split.validation, progress, aug, observed_mask)
-        fit_seconds = time.perf_counter() - t0
-        out = forecast_period(model, frame, start)
+        fit_seconds, outs = 0.0, []
+        for k, end in enumerate(ends):
+            model = pipeline.make_model(name)
+            if progress:
+                again = f" (refit {k} of {len(ends) - 1})" if k else ""
+                progress(f"fitting {name} on {end} rows{again}")
+            t0 = time.perf_counter()
+            _fit(model, frame.iloc[:end], pipeline.split.validation, progress, _augmenter(augmenter_for, model, name),
+                 observed_mask)
+            fit_seconds += time.perf_counter() - t0
+            outs.append(forecast_origins(model, frame, np.arange(bounds[k], bounds[k + 1])))
+        out = pd.concat(outs, ignore_index=True)
         out.insert(0, "model", name)
         m = score(out, q=q, zeros=zeros, observed_mask=observed_mask, by_step=True)
         order = {t: i for i, t in enumerate(model.targets)}  # rows: target (pipeline order), then step
@@ -146,7 +202,8 @@ def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: C
         metrics.append(m)
         fitted[name] = model
     metrics_df = pd.concat(metrics, ignore_index=True)
-    return SplitResult(metrics_df[[*METRIC_COLUMNS, "n"]], pd.concat(preds, ignore_index=True), fitted)
+    return SplitResult(metrics_df[[*METRIC_COLUMNS, *COUNT_COLUMNS]], pd.concat(preds, ignore_index=True), fitted,
+                       [frame.index[e - 1] for e in ends[1:]])
 
 
 def rolling_origin_splits(n: int, folds: int, block: int, min_train: int) -> list[tuple[int, int]]:

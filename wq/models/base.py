@@ -55,7 +55,8 @@ class Forecaster(Estimator, metaclass=ABCMeta):
         return 1
 
     def predict_array(self, frame: pd.DataFrame, origins: Sequence | pd.DatetimeIndex | None = None) -> np.ndarray:
-        """Forecasts (N, horizon, k) in original units from each origin (default: the last row)."""
+        """Forecasts (N, horizon, k) in original units from each origin (default: the last row); NaN from an
+        origin whose inputs touch a gap (missing values: the origin is skipped)."""
         self.check_fitted()
         return self._predict_positions(frame, self.positions(frame, origins))
 
@@ -82,14 +83,15 @@ class Forecaster(Estimator, metaclass=ABCMeta):
             raise NotFittedError(f"{self.name or type(self).__name__} is not fitted: call fit() first")
 
     def _check_frame(self, frame: pd.DataFrame, columns: Sequence[str]) -> None:
+        """The columns must be there; missing values (NaN: gaps kept by the data layer) are allowed, infinite
+        ones are not. A forecast whose inputs touch a gap is NaN (the origin is skipped, never filled)."""
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise DataError(f"column(s) {missing} not in the data (available: {list(frame.columns)})")
-        nan = frame[list(columns)].isna()
-        if nan.to_numpy().any():
-            col = nan.any().idxmax()
-            row = frame.index[nan[col].to_numpy().argmax()]
-            raise DataError(f"column {col!r} has a missing value at {row}; fill or drop gaps in the data layer first")
+        inf = np.isinf(frame[list(columns)].to_numpy(dtype=np.float64))
+        if inf.any():
+            i, j = np.argwhere(inf)[0]
+            raise DataError(f"column {list(columns)[j]!r} has an infinite value at {frame.index[i]}")
 
     @staticmethod
     def positions(frame: pd.DataFrame, origins) -> np.ndarray:

@@ -70,6 +70,7 @@ class NeuralComponent(Estimator, params=NeuralParams):
     """
 
     kind = "neural"
+    accepts_missing = False  # a NaN input would poison the whole forward pass: complete windows only
 
     # -- construction -------------------------------------------------------------------------------------
     def _build(self, n_inputs: int, lags: int, n_future: int, n_outputs: int) -> nn.Module:

@@ -87,14 +87,16 @@ def make_component(spec: Mapping[str, Any]):
 
 def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = (), calendar: Sequence[str] = (),
                preprocess=None, model: Mapping[str, Any] | None = None, seed: int = 0, season: int | None = None,
-               holidays: str | list[str] | None = "US", **window: Any) -> Forecaster:
+               holidays: str | list[str] | None = "US", future_drivers: Sequence[str] = (),
+               **window: Any) -> Forecaster:
     """An unfitted forecaster by name, with sensible defaults: ``make_model("hgb", targets=["y"])``.
 
     ``preprocess``: an unfitted :class:`~wq.preprocess.Preprocessor` (None: the pipeline defaults);
     ``model``: ``[model]`` settings (hidden, lr, C, ...) of which each component takes its own keys (the fixed
     parts of a recipe, the BP network's 20 hidden units and the SVR's C = 10, win over them); ``window``:
     ``lags``, ``horizon``, ``change`` (defaults: :class:`wq.models.params.WindowParams`); ``season``: of the
-    seasonal naive (None: from the frequency)."""
+    seasonal naive (None: from the frequency); ``future_drivers``: drivers known for the target steps at the
+    origin (:mod:`wq.data.future`; the naive models ignore them)."""
     model = dict(model or {})
     if check_name(name) in NAIVE:
         unknown = sorted(set(window) - {"horizon", "lags", "change"})
@@ -112,7 +114,8 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
             comp[key] = model[key]
     model = WindowForecaster(name=name, targets=list(targets), drivers=list(drivers), calendar=list(calendar),
                              preprocess=preprocess, parts=recipe["parts"], driver_repr=recipe["driver_repr"],
-                             component=make_component(comp), seed=seed, holidays=holidays, **window)
+                             component=make_component(comp), seed=seed, holidays=holidays,
+                             future_drivers=list(future_drivers), **window)
     model.check_params()  # a bad combination fails here, before any data is read
     return model
 

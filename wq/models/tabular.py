@@ -128,6 +128,12 @@ class TabularComponent(Estimator, params=TabularParams):
 
     kind = "tabular"
 
+    @property
+    def accepts_missing(self) -> bool:
+        """Gradient boosting takes windows with missing inputs as they are (HistGradientBoostingRegressor learns
+        a direction for NaN at every split); the SVR needs complete windows."""
+        return self.estimator == "hgb"
+
     def _make(self, seed: int):
         if self.estimator == "svr":
             from sklearn.svm import SVR

@@ -12,6 +12,16 @@ One class covers the family; a model is a recipe (see :mod:`wq.models.registry`)
 Preprocessing is fitted on the fitting part of the training frame only (the training frame less its validation
 tail), then applied unchanged, causally, to any later frame: the value of every channel at t depends on data
 <= t, so the forecast from origin t does not change when data after t change.
+
+Known-future drivers (``future_drivers``, :mod:`wq.data.future`): their columns hold on row t the values of the
+target steps as known at t; scaled with their own training min/max (no PCA), they enter every component beside
+the calendar of the target steps. A future driver also listed in ``drivers`` keeps its lagged history there.
+
+Gaps (missing values kept by the data layer): a window is *usable* when its known-future inputs are observed,
+its origin's value of the modelled part is (with ``change``), and its lagged inputs are, unless the component
+accepts missing inputs (gradient boosting: HistGradientBoosting routes NaN natively). Fitting uses the usable
+windows whose targets are all observed; a forecast from an origin whose window is not usable is NaN: the origin
+is skipped, never filled.
 """
 
 from __future__ import annotations
@@ -64,6 +74,7 @@ class WindowForecasterParams(WindowParams):
     component: Any = None
     seed: Annotated[Int, Field(ge=0)] = 0
     holidays: str | list[str] | None = "US"
+    future_drivers: list[str] = Field([], description="drivers known for the target steps at the origin")
 
 
 class WindowForecaster(Forecaster, params=WindowForecasterParams):
@@ -93,6 +104,18 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
     def min_history(self) -> int:
         ma = getattr(self._preprocess_template(), "moving_average", None)
         return max(int(self.lags), int(ma.window) - 1 if ma is not None else 1)
+
+    @property
+    def future_columns(self) -> list[str]:
+        """The frame's known-future columns this model reads (:func:`wq.data.future.future_columns`)."""
+        from wq.data.future import future_columns
+
+        return future_columns(self.future_drivers, self.horizon)
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column of the frame the model reads: targets, drivers, known-future columns."""
+        return list(dict.fromkeys([*self.targets, *self.drivers, *self.future_columns]))
 
     @property
     def uses_drivers(self) -> str:
@@ -143,6 +166,8 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
             blocks.append(("drivers", parts.pcs.to_numpy()))
         elif self.uses_drivers == "drivers":
             blocks.append(("drivers", parts.drivers.to_numpy()))
+        if self.future_drivers:
+            blocks.append(("future", parts.future.to_numpy()))
         n = len(index)
         if extra:
             offset = pd.tseries.frequencies.to_offset(self.freq_)
@@ -176,7 +201,7 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
             progress: Callable[[str], None] | None = None, augment: Augmenter | None = None) -> "WindowForecaster":
         t0 = time.perf_counter()
         self.check_params()
-        self._check_frame(frame, self.targets + self.drivers)
+        self._check_frame(frame, self.columns)
         freq = infer_freq(frame.index)
         n = len(frame)
         n_val = int(round(n * val_fraction))
@@ -185,7 +210,8 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         if n_fit < need:
             raise DataError(f"{n_fit} training rows (after the validation tail) are too few for lags={self.lags} "
                             f"and horizon={self.horizon}; need at least {need}")
-        self.preprocessor_ = self._preprocessor().fit(frame.iloc[:n_fit], self.targets, self.drivers)
+        self.preprocessor_ = self._preprocessor().fit(frame.iloc[:n_fit], self.targets, self.drivers,
+                                                      future=self.future_columns)
         self.freq_ = freq
         S, origins, layout = self.sequences(frame)
         # windows whose inputs touch the boundary-affected start of a stationary wavelet stage are not fitted on
@@ -202,23 +228,50 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         S_train = S[train]
         self.augmented_ = 0
         if augment is not None:
-            synth = np.asarray(augment(np.ascontiguousarray(S_train)), dtype=np.float64)
+            real = S_train[np.isfinite(S_train).all(axis=(1, 2))]  # generators learn from complete windows
+            synth = np.asarray(augment(np.ascontiguousarray(real)), dtype=np.float64)
             if synth.ndim != 3 or synth.shape[1:] != S_train.shape[1:]:
                 raise ValueError(f"augmenter returned shape {synth.shape}, expected (M, {S_train.shape[1]}, {S_train.shape[2]})")
             self.augmented_ = int(synth.shape[0])
             S_train = np.concatenate([S_train, synth])
         self.components_ = []
+        self.windows_ = {"fit": 0, "left_out": 0}
         for i, (part, inputs, targets) in enumerate(self._components_layout(layout)):
-            future = layout["calendar"]
-            tr = self._as_change(split_sequences(S_train, self.lags, inputs, targets, future))
-            va = (self._as_change(split_sequences(S[val], self.lags, inputs, targets, future, origins[val]))
-                  if val.any() else None)
             template = self._component_template()
             comp = type(template)(**template.get_params(deep=False))
+            tr = self._windows(S_train, inputs, targets)
+            use = self._usable(tr, comp, targets=True)
+            self.windows_ = {"fit": int(use.sum()), "left_out": int((~use).sum())}
+            if use.sum() < 10:
+                raise DataError(f"{self.name}: {int(use.sum())} of {len(tr)} training windows are usable (the others "
+                                f"touch a gap in their inputs or targets); need at least 10")
+            va = self._windows(S[val], inputs, targets, origins[val]) if val.any() else None
+            va = va.subset(self._usable(va, comp, targets=True)) if va is not None else None
+            tr = self._as_change(tr.subset(use))
+            va = self._as_change(va) if va is not None and len(va) else None
             comp.fit(tr, va, seed=self.seed + 1000 * i, progress=progress, label=f"{self.name}[{part}]")
             self.components_.append((part, inputs, targets, comp))
         self.fit_seconds_ = time.perf_counter() - t0
         return self
+
+    def _windows(self, S: np.ndarray, inputs: list[int], targets: list[int],
+                 origins: np.ndarray | None = None) -> WindowSet:
+        """The :class:`WindowSet` of one component: lagged ``inputs``, calendar and known-future inputs, targets."""
+        layout = self.layout_
+        return split_sequences(S, self.lags, inputs, targets, layout["calendar"], origins,
+                               known=layout.get("future", []))
+
+    def _usable(self, ws: WindowSet, comp, targets: bool) -> np.ndarray:
+        """Windows a component can use (see the module docstring, "Gaps"); ``targets``: also all targets observed."""
+        k = ws.Y.shape[2]
+        ok = np.isfinite(ws.Z).all(axis=1)
+        if self.change:
+            ok &= np.isfinite(ws.X[:, -1, :k]).all(axis=1)
+        if not getattr(comp, "accepts_missing", False):
+            ok &= np.isfinite(ws.X).all(axis=(1, 2))
+        if targets:
+            ok &= np.isfinite(ws.Y).all(axis=(1, 2))
+        return ok
 
     def _as_change(self, ws: WindowSet) -> WindowSet:
         """With ``change``, a component learns y(t+s) - y(t) of its part instead of the level y(t+s): the
@@ -244,24 +297,24 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
 
     # -- prediction -----------------------------------------------------------------------------------------
     def _predict_positions(self, frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
-        self._check_frame(frame, self.targets + self.drivers)
+        self._check_frame(frame, self.columns)
         parts = self.preprocessor_.transform(frame)
         M, _ = self._matrix(parts, frame.index, extra=self.horizon)
         S, positions = sequence_windows(M, self.lags, self.horizon, positions)
-        total = None
-        for _, inputs, targets, comp in self.components_:
-            ws = split_sequences(S, self.lags, inputs, targets, self.layout_["calendar"], positions)
-            pred = self._component_predict(comp, ws)
-            total = pred if total is None else total + pred
-        return self.preprocessor_.inverse_target(total, parts, positions)
+        sets = [(comp, self._windows(S, inputs, targets, positions)) for _, inputs, targets, comp in self.components_]
+        ok = np.logical_and.reduce([self._usable(ws, comp, targets=False) for comp, ws in sets])
+        out = np.full((len(positions), self.horizon, len(self.targets)), np.nan)
+        if ok.any():
+            total = sum(self._component_predict(comp, ws.subset(ok)) for comp, ws in sets)
+            out[ok] = self.preprocessor_.inverse_target(total, parts, positions[ok])
+        return out
 
     def predict_parts(self, frame: pd.DataFrame, positions: np.ndarray) -> dict[str, np.ndarray]:
         """Each component's forecast (N, h, k) in scaled units, for checking that the dual forecast is A + B."""
         parts = self.preprocessor_.transform(frame)
         M, _ = self._matrix(parts, frame.index, extra=self.horizon)
         S, positions = sequence_windows(M, self.lags, self.horizon, positions)
-        return {part: self._component_predict(comp, split_sequences(S, self.lags, inputs, targets,
-                                                                    self.layout_["calendar"], positions))
+        return {part: self._component_predict(comp, self._windows(S, inputs, targets, positions))
                 for part, inputs, targets, comp in self.components_}
 
     # -- persistence ----------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import pandas as pd
 from wq.errors import ArtifactError, DataError, NotFittedError
 from wq.estimator import Estimator
 
-__all__ = ["ArrayLike", "InputError", "Kind", "NotFittedError", "Stage", "STATE_VERSION", "column_labels", "to_2d"]
+__all__ = ["ArrayLike", "InputError", "Kind", "NotFittedError", "Stage", "STATE_VERSION", "column_labels", "to_2d", "window_has_nan"]
 
 ArrayLike = np.ndarray | pd.DataFrame | pd.Series
 
@@ -24,7 +24,7 @@ STATE_VERSION = 1
 
 
 class InputError(DataError, ValueError):
-    """Input a stage cannot use (NaN or inf, non-numeric column, wrong columns).
+    """Input a stage cannot use (inf, non-numeric column, wrong columns).
 
     A :class:`wq.errors.DataError` and also a ``ValueError``, as scikit-learn users expect."""
 
@@ -69,8 +69,10 @@ class Kind:
 def to_2d(X: Any, what: str = "X") -> tuple[np.ndarray, Kind]:
     """(T, k) float64 copy-free view of ``X`` plus its :class:`Kind`.
 
-    Raises :class:`InputError` for a non-numeric column, for more than two dimensions, and for NaN or inf,
-    naming the column and the first bad position (the data layer fills gaps before preprocessing)."""
+    Raises :class:`InputError` for a non-numeric column, for more than two dimensions, and for inf, naming the
+    column and the first bad position. NaN is a missing value (a gap the data layer kept with
+    ``long_gaps = "keep"``): it passes, and every stage handles it causally (fitted on observed values only,
+    NaN out where its input window holds a NaN)."""
     if isinstance(X, pd.DataFrame):
         kind = Kind("frame", X.index, X.columns)
         for j, dt in enumerate(X.dtypes):
@@ -94,16 +96,24 @@ def to_2d(X: Any, what: str = "X") -> tuple[np.ndarray, Kind]:
             kind = Kind("2d")
         else:
             raise InputError(f"{what}: expected 1-D or 2-D (time x columns), got shape {arr.shape}")
-    bad = ~np.isfinite(arr)
+    bad = np.isinf(arr)
     if bad.any():
         rows, cols = np.nonzero(bad)  # row-major: the first hit is the earliest row
         i, j = int(rows[0]), int(cols[0])
-        what_bad = "NaN" if np.isnan(arr[i, j]) else "an infinite value"
-        raise InputError(
-            f"{what}: column {kind.label(j)} has {what_bad} at {kind.where(i)}; "
-            "fill or drop gaps in the data layer before preprocessing"
-        )
+        raise InputError(f"{what}: column {kind.label(j)} has an infinite value at {kind.where(i)}")
     return arr, kind
+
+
+def window_has_nan(arr: np.ndarray, before: int, after: int = 0) -> np.ndarray:
+    """(T, k) mask: True where the window ``x_{t-before} .. x_{t+after}`` (clipped to the series) of each
+    column holds a NaN; from cumulative counts, no loop over windows."""
+    T = arr.shape[0]
+    c = np.zeros((T + 1, arr.shape[1]), dtype=np.int64)
+    np.cumsum(np.isnan(arr), axis=0, out=c[1:])
+    t = np.arange(T)
+    hi = np.minimum(t + after, T - 1) + 1
+    lo = np.maximum(t - before, 0)
+    return (c[hi] - c[lo]) > 0
 
 
 def column_labels(kind: Kind, k: int) -> list[str]:
@@ -154,6 +164,10 @@ class Stage(Estimator):
         if reset:
             if arr.shape[0] == 0 or arr.shape[1] == 0:
                 raise InputError(f"{what}: empty training data, shape {arr.shape}")
+            empty = np.flatnonzero(np.isnan(arr).all(axis=0))
+            if empty.size:
+                raise InputError(f"{what}: column {kind.label(int(empty[0]))} has no observed value in the "
+                                 f"training data")
             self.n_features_in_ = int(arr.shape[1])
             if kind.columns is not None:
                 self.feature_names_in_ = np.asarray([str(c) for c in kind.columns], dtype=object)

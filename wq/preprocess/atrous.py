@@ -18,7 +18,7 @@ from pydantic import Field, field_validator
 
 from wq.errors import ArtifactError
 from wq.estimator import Float, Int, Params
-from wq.preprocess._base import ArrayLike, InputError, Stage
+from wq.preprocess._base import ArrayLike, InputError, Stage, window_has_nan
 from wq.preprocess.wavelet import _MAD, WaveletParams, soft_threshold
 
 _MIN_ROWS = 8  # training rows beyond the boundary-affected start needed to estimate the noise level
@@ -117,13 +117,15 @@ class AtrousDenoiser(Stage, params=AtrousParams):
         self.check_params()
         arr, kind = self._input(X, reset=True)
         warm = boundary_rows(len(scaling_filter(self.wavelet)), int(self.level))
-        n = arr.shape[0] - warm
+        _, details = self._decompose(arr)
+        finest = details[0][warm:]
+        n = int(np.isfinite(finest).sum(axis=0).min()) if finest.size else 0
         if n < _MIN_ROWS:
             raise InputError(f"AtrousDenoiser: {arr.shape[0]} training rows; the first {warm} are boundary-affected "
-                             f"(wavelet {self.wavelet!r}, level {self.level}), at least {_MIN_ROWS} more are needed")
-        _, details = atrous(arr, scaling_filter(self.wavelet), int(self.level))
+                             f"(wavelet {self.wavelet!r}, level {self.level}) and {n} observed ones remain, at least "
+                             f"{_MIN_ROWS} are needed")
         norms = self.detail_norms()
-        self.sigma_ = np.median(np.abs(details[0][warm:]), axis=0) / _MAD / norms[0]
+        self.sigma_ = np.nanmedian(np.abs(finest), axis=0) / _MAD / norms[0]
         if self.threshold == "universal":
             self.threshold_ = norms[:, None] * self.sigma_[None, :] * np.sqrt(2.0 * np.log(n))
         else:
@@ -136,14 +138,27 @@ class AtrousDenoiser(Stage, params=AtrousParams):
             raise ArtifactError(f"AtrousDenoiser state: sigma_ {self.sigma_.shape} / threshold_ "
                                 f"{self.threshold_.shape}, expected ({k},) / ({J}, {k})")
 
+    def _decompose(self, arr: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """:func:`atrous` of ``arr``; a value whose filter reaches a missing input (NaN, a kept gap) is NaN
+        (the filter of c_J spans the last L_J values)."""
+        g, J = scaling_filter(self.wavelet), int(self.level)
+        if not np.isnan(arr).any():
+            return atrous(arr, g, J)
+        gap = window_has_nan(arr, boundary_rows(len(g), J) - 1)
+        smooth, details = atrous(np.nan_to_num(arr, nan=0.0), g, J)
+        smooth[gap] = np.nan
+        for w in details:
+            w[gap] = np.nan
+        return smooth, details
+
     def decompose(self, X: ArrayLike) -> tuple[np.ndarray, list[np.ndarray]]:
         """The additive decomposition ``(c_J, [w_1 .. w_J])`` of ``X``, each (T, k): x = c_J + Σ w_j."""
         arr, _ = self._input(X, reset=False)
-        return atrous(arr, scaling_filter(self.wavelet), int(self.level))
+        return self._decompose(arr)
 
     def _run(self, X: ArrayLike) -> tuple[np.ndarray, np.ndarray, Any]:
         arr, kind = self._input(X, reset=False)
-        _, details = atrous(arr, scaling_filter(self.wavelet), int(self.level))
+        _, details = self._decompose(arr)
         residual = np.zeros_like(arr)
         for w, lam in zip(details, self.threshold_):
             residual += w - soft_threshold(w, lam[None, :])

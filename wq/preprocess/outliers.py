@@ -46,7 +46,11 @@ class SigmaOutlierSmoother(Stage, params=OutlierParams):
     training σ is used, since a zero spread would flag every change as an outlier.
 
     Causal: the output at t depends on inputs at times <= t only. There is no inverse (a cleaning step).
-    Missing values are not outliers: NaN input is refused (the data layer fills gaps first).
+
+    Missing values (NaN, gaps kept by the data layer) are not outliers and stay NaN. μ and σ are estimated
+    on the observed training values; a trailing window uses the observed values among its ``window``
+    predecessors (the training μ, σ when fewer than 2); a replacement averages the observed values among
+    the m predecessors with their weights (μ_t when none is observed). Nothing is filled.
     """
 
     _state_attrs = ("mean_", "std_")
@@ -58,14 +62,16 @@ class SigmaOutlierSmoother(Stage, params=OutlierParams):
         :class:`wq.errors.DataError` naming it."""
         self.check_params()
         arr, kind = self._input(X, reset=True)
-        if arr.shape[0] < 2:
-            raise DataError(f"SigmaOutlierSmoother: needs at least 2 training rows, got {arr.shape[0]}")
-        std = arr.std(axis=0, ddof=1)
+        observed = (~np.isnan(arr)).sum(axis=0)
+        if observed.min() < 2:
+            raise DataError(f"SigmaOutlierSmoother: needs at least 2 observed training values per column, got "
+                            f"{int(observed.min())}")
+        std = np.nanstd(arr, axis=0, ddof=1)
         const = np.flatnonzero(std == 0)
         if const.size:
             names = ", ".join(column_labels(kind, arr.shape[1])[j] for j in const)
             raise DataError(f"SigmaOutlierSmoother: column {names} is constant in the training data (σ = 0)")
-        self.mean_ = arr.mean(axis=0)
+        self.mean_ = np.nanmean(arr, axis=0)
         self.std_ = std
         return self
 
@@ -80,16 +86,23 @@ class SigmaOutlierSmoother(Stage, params=OutlierParams):
         if T > w:
             # Standardise with the training values first so the cumulative sums stay O(1) per step.
             z = (arr - self.mean_) / self.std_
+            seen = ~np.isnan(z)
+            z = np.where(seen, z, 0.0)
+            c0 = np.zeros((T + 1, k))
             c1 = np.zeros((T + 1, k))
             c2 = np.zeros((T + 1, k))
+            np.cumsum(seen, axis=0, out=c0[1:])
             np.cumsum(z, axis=0, out=c1[1:])
             np.cumsum(z * z, axis=0, out=c2[1:])
-            s1 = c1[w:T] - c1[: T - w]  # sum of z_{t-w} .. z_{t-1}, for t = w .. T-1
+            n = c0[w:T] - c0[: T - w]  # observed values among z_{t-w} .. z_{t-1}, for t = w .. T-1
+            s1 = c1[w:T] - c1[: T - w]
             s2 = c2[w:T] - c2[: T - w]
-            m = s1 / w
-            s = np.sqrt(np.maximum((s2 - s1 * m) / (w - 1), 0.0))
-            mu[w:] = self.mean_ + self.std_ * m
-            sd[w:] = self.std_ * np.where(s > _FLAT, s, 1.0)
+            enough = n >= 2
+            nn = np.where(enough, n, 2.0)
+            m = s1 / nn
+            s = np.sqrt(np.maximum((s2 - s1 * m) / (nn - 1), 0.0))
+            mu[w:] = np.where(enough, self.mean_ + self.std_ * m, mu[w:])
+            sd[w:] = np.where(enough, self.std_ * np.where(s > _FLAT, s, 1.0), sd[w:])
         return mu, sd
 
     def _mask(self, arr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,11 +124,12 @@ class SigmaOutlierSmoother(Stage, params=OutlierParams):
         weights = np.arange(m, 0, -1, dtype=np.float64)  # for lags 1, 2, ..., m
         rows, cols = np.nonzero(mask)  # row-major: ascending time, so predecessors are cleaned first
         for t, j in zip(rows.tolist(), cols.tolist()):  # loops over outliers only
-            if t == 0:
-                out[0, j] = mu[0, j]
-                continue
             n = min(m, t)
             prev = out[t - n : t, j][::-1]  # lags 1 .. n
-            w = weights[:n]
-            out[t, j] = prev @ w / w.sum()
+            seen = ~np.isnan(prev)
+            if not seen.any():  # the first value, or only missing values before it
+                out[t, j] = mu[t, j]
+                continue
+            w = weights[:n][seen]
+            out[t, j] = prev[seen] @ w / w.sum()
         return kind.wrap(out)

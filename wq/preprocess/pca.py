@@ -29,7 +29,8 @@ class DriverPCA(Stage, params=PCAParams):
     ``explained_variance_ratio_`` (K,), so ``transform`` is ``(X - mean_) @ components_.T`` and a
     restored object needs no scikit-learn. Output columns are named ``pc1`` .. ``pcK``.
     ``inverse_transform`` maps scores back: ``Z @ components_ + mean_`` (exact when K = F).
-    Pointwise in time, hence causal.
+    Pointwise in time, hence causal. Fitted on the training rows where every driver is observed; a row with a
+    missing driver (NaN) gives NaN in every component.
     """
 
     _state_attrs = ("mean_", "components_", "explained_variance_ratio_")
@@ -44,6 +45,7 @@ class DriverPCA(Stage, params=PCAParams):
         from sklearn.decomposition import PCA  # imported here: a fitted (or restored) PCA needs no sklearn
         self.check_params()
         arr, kind = self._input(X, reset=True)
+        arr = arr[~np.isnan(arr).any(axis=1)]
         T, F = arr.shape
         limit = min(T, F)
         if self.n_components is not None and int(self.n_components) > limit:
@@ -51,7 +53,8 @@ class DriverPCA(Stage, params=PCAParams):
                 f"DriverPCA: n_components={self.n_components} but at most min(rows, columns) = {limit} are possible"
             )
         if T < 2 or not np.any(arr.std(axis=0) > 0):
-            raise DataError("DriverPCA: the training drivers have no variance (fewer than 2 rows or all constant)")
+            raise DataError("DriverPCA: the training drivers have no variance (fewer than 2 rows with every driver "
+                            "observed, or all constant)")
         pca = PCA(svd_solver="full").fit(arr)
         ratio = pca.explained_variance_ratio_
         if self.n_components is not None:

@@ -1,13 +1,18 @@
 """The composition of the preprocessing stages (design.md, "Data flow": preprocess; docs/architecture.md).
 
 Target path, each target column on its own: ``SigmaOutlierSmoother -> MovingAverage -> MinMaxScaling ->
-WaveletDenoiser``. Driver path: ``[SigmaOutlierSmoother] -> MinMaxScaling -> DriverPCA``.
+WaveletDenoiser``. Driver path: ``[SigmaOutlierSmoother] -> MinMaxScaling -> DriverPCA``. Known-future driver
+columns (:mod:`wq.data.future`: the value for t+s as known at t, on row t): ``MinMaxScaling`` only, each column
+on its own (no PCA: they are the target steps' own inputs, not a summary of the past).
+
+Missing values (NaN, gaps kept by the data layer) pass through every stage causally: stages are fitted on the
+observed values, and a value is NaN wherever the input window it depends on holds a NaN.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -34,7 +39,8 @@ class Parts:
     - ``denoised``: wavelet-denoised ``clean`` (= ``clean`` without a wavelet stage);
     - ``residual``: ``clean - denoised`` (zeros without a wavelet stage);
     - ``drivers``: scaled drivers (outlier-smoothed first only with ``driver_outliers=True``);
-    - ``pcs``: driver principal components pc1..pcK (= ``drivers`` without PCA; no columns without drivers).
+    - ``pcs``: driver principal components pc1..pcK (= ``drivers`` without PCA; no columns without drivers);
+    - ``future``: the scaled known-future driver columns (no columns without them).
     """
 
     cleaned: pd.DataFrame
@@ -43,6 +49,7 @@ class Parts:
     residual: pd.DataFrame
     drivers: pd.DataFrame
     pcs: pd.DataFrame
+    future: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Parts):
@@ -58,7 +65,9 @@ _STAGES: dict[str, type[Stage]] = {
     "driver_outliers_": SigmaOutlierSmoother,
     "driver_scaler_": MinMaxScaling,
     "pca_": DriverPCA,
+    "future_scaler_": MinMaxScaling,
 }
+_OPTIONAL_STAGES = ("future_scaler_",)  # absent from states saved before known-future drivers
 
 
 _TARGET_STAGES = ("outliers", "moving_average", "wavelet")
@@ -197,6 +206,7 @@ class Preprocessor(Estimator):
             "driver_outliers_": _clone(self.outliers) if self.driver_outliers else None,
             "driver_scaler_": MinMaxScaling() if self.scale else None,
             "pca_": _clone(self.pca),
+            "future_scaler_": MinMaxScaling() if self.scale else None,
         }
 
     @property
@@ -218,7 +228,7 @@ class Preprocessor(Estimator):
     # ----- fit / transform ----------------------------------------------------------------------------
     @staticmethod
     def _columns(frame: pd.DataFrame, cols: Sequence[str], what: str) -> pd.DataFrame:
-        """The float64 ``cols`` of ``frame``; DataError naming missing columns, ValueError for NaN."""
+        """The float64 ``cols`` of ``frame`` (NaN: missing); DataError naming missing columns, InputError for inf."""
         if not isinstance(frame, pd.DataFrame):
             raise DataError(f"Preprocessor: expected a DataFrame, got {type(frame).__name__}")
         missing = [c for c in cols if c not in frame.columns]
@@ -228,11 +238,13 @@ class Preprocessor(Estimator):
         arr, _ = to_2d(sub, f"Preprocessor {what}s")
         return pd.DataFrame(arr, index=frame.index, columns=list(cols))
 
-    def fit(self, frame: pd.DataFrame, targets: Sequence[str], drivers: Sequence[str] = ()) -> Preprocessor:
-        """Fit every stage on the training ``frame`` (train only: never pass test rows here)."""
-        if isinstance(targets, str) or isinstance(drivers, str):
-            raise ConfigError("Preprocessor.fit: targets and drivers are lists of column names")
-        targets, drivers = [str(c) for c in targets], [str(c) for c in drivers]
+    def fit(self, frame: pd.DataFrame, targets: Sequence[str], drivers: Sequence[str] = (),
+            future: Sequence[str] = ()) -> Preprocessor:
+        """Fit every stage on the training ``frame`` (train only: never pass test rows here). ``future``:
+        known-future driver columns (scaled only)."""
+        if isinstance(targets, str) or isinstance(drivers, str) or isinstance(future, str):
+            raise ConfigError("Preprocessor.fit: targets, drivers and future are lists of column names")
+        targets, drivers, future = [str(c) for c in targets], [str(c) for c in drivers], [str(c) for c in future]
         if not targets:
             raise ConfigError("Preprocessor.fit: at least one target column is needed")
         both = sorted(set(targets) & set(drivers))
@@ -252,9 +264,13 @@ class Preprocessor(Estimator):
                     x = stages[name].fit(x).transform(x)
         else:
             stages["driver_outliers_"] = stages["driver_scaler_"] = stages["pca_"] = None
+        if future and stages["future_scaler_"] is not None:
+            stages["future_scaler_"].fit(self._columns(frame, future, "known-future driver"))
+        else:
+            stages["future_scaler_"] = None
         for name, stage in stages.items():
             setattr(self, name, stage)
-        self.targets_, self.drivers_ = targets, drivers
+        self.targets_, self.drivers_, self.future_ = targets, drivers, future
         return self
 
     def __sklearn_is_fitted__(self) -> bool:
@@ -285,7 +301,11 @@ class Preprocessor(Estimator):
             pcs = self.pca_.transform(x) if self.pca_ is not None else x.copy()
         else:
             pcs = x.copy()
-        return Parts(cleaned=cleaned, clean=clean, denoised=denoised, residual=residual, drivers=x, pcs=pcs)
+        future = self._columns(frame, self.future_, "known-future driver")
+        if self.future_scaler_ is not None:
+            future = self.future_scaler_.transform(future)
+        return Parts(cleaned=cleaned, clean=clean, denoised=denoised, residual=residual, drivers=x, pcs=pcs,
+                     future=future)
 
     def fit_transform(self, frame: pd.DataFrame, targets: Sequence[str], drivers: Sequence[str] = ()) -> Parts:
         """``fit(frame, targets, drivers).transform(frame)``."""
@@ -334,6 +354,7 @@ class Preprocessor(Estimator):
             "params": self._params_state(),
             "targets": list(self.targets_),
             "drivers": list(self.drivers_),
+            "future": list(self.future_),
             "stages": {name: (None if getattr(self, name) is None else getattr(self, name).get_state()) for name in _STAGES},
         }
 
@@ -375,7 +396,8 @@ class Preprocessor(Estimator):
             obj = cls._from_params_state(state["params"])
             stages = state["stages"]
             targets, drivers = list(state["targets"]), list(state["drivers"])
-            missing = set(_STAGES) - set(stages)
+            future = list(state.get("future", []))
+            missing = set(_STAGES) - set(stages) - set(_OPTIONAL_STAGES)
         except (KeyError, TypeError) as exc:
             raise ArtifactError(f"Preprocessor state is malformed: {exc}") from None
         if missing:
@@ -383,6 +405,6 @@ class Preprocessor(Estimator):
         for name, stage_cls in _STAGES.items():
             if name == "wavelet_" and obj.wavelet is not None:  # the class the parameters name
                 stage_cls = type(obj.wavelet)
-            setattr(obj, name, None if stages[name] is None else stage_cls.from_state(stages[name]))
-        obj.targets_, obj.drivers_ = targets, drivers
+            setattr(obj, name, None if stages.get(name) is None else stage_cls.from_state(stages[name]))
+        obj.targets_, obj.drivers_, obj.future_ = targets, drivers, future
         return obj

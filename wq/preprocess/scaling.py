@@ -17,7 +17,8 @@ class MinMaxScaling(Stage):
     ``x = z (max_train - min_train) + min_train``. ``data_min_``, ``data_max_`` come from ``fit`` only;
     later data may fall outside [0, 1] and is not clipped (clipping would hide a shift and break the
     inverse). Forecasts are inverse-transformed before any metric. A column constant in training cannot
-    be scaled: :class:`wq.errors.DataError` naming it. Pointwise, hence causal.
+    be scaled: :class:`wq.errors.DataError` naming it. Pointwise, hence causal. Missing values (NaN) are left
+    out of the minimum and maximum and stay NaN.
     """
 
     _state_attrs = ("data_min_", "data_max_")
@@ -25,7 +26,7 @@ class MinMaxScaling(Stage):
     def fit(self, X: ArrayLike, y: Any = None) -> MinMaxScaling:
         """Store ``data_min_`` and ``data_max_`` of every training column."""
         arr, kind = self._input(X, reset=True)
-        lo, hi = arr.min(axis=0), arr.max(axis=0)
+        lo, hi = np.nanmin(arr, axis=0), np.nanmax(arr, axis=0)
         const = np.flatnonzero(hi == lo)
         if const.size:
             names = ", ".join(column_labels(kind, arr.shape[1])[j] for j in const)

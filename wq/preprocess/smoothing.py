@@ -10,7 +10,7 @@ from pydantic import Field
 
 from wq.errors import ConfigError
 from wq.estimator import Int, Params
-from wq.preprocess._base import ArrayLike, Stage
+from wq.preprocess._base import ArrayLike, Stage, window_has_nan
 
 
 class MovingAverageParams(Params):
@@ -25,7 +25,9 @@ class MovingAverage(Stage, params=MovingAverageParams):
 
     Definition (design.md): ``m_t = mean(x_{t-n+1} .. x_t)`` with n = ``window``; at the start of the
     series the mean is over the values available (``x_0 .. x_t`` for t < n-1, pandas' ``min_periods=1``).
-    ``window=1`` is the identity. Causal.
+    ``window=1`` is the identity. Causal. A window holding a missing value (NaN, a gap kept by the data layer)
+    gives NaN: a mean over fewer values would not be the trailing mean the exact inverse
+    (:meth:`inverse_forecast`) undoes.
 
     ``centered=True`` is an **offline option only: it uses the future**. The window then covers
     ``x_{t-⌊n/2⌋} .. x_{t+⌈n/2⌉-1}`` (pandas ``rolling(n, center=True, min_periods=1)``), and
@@ -51,11 +53,12 @@ class MovingAverage(Stage, params=MovingAverageParams):
         if n == 1 or T == 0:
             return kind.wrap(arr.copy())
         before, after = (n // 2, n - 1 - n // 2) if self.centered else (n - 1, 0)
-        padded = np.concatenate([np.zeros((before, k)), arr, np.zeros((after, k))])
+        gap = window_has_nan(arr, before, after)
+        padded = np.concatenate([np.zeros((before, k)), np.nan_to_num(arr, nan=0.0), np.zeros((after, k))])
         sums = sliding_window_view(padded, n, axis=0).sum(axis=-1)  # (T, k)
         t = np.arange(T)
         counts = np.minimum(t + after, T - 1) - np.maximum(t - before, 0) + 1
-        return kind.wrap(sums / counts[:, None])
+        return kind.wrap(np.where(gap, np.nan, sums / counts[:, None]))
 
     def inverse_forecast(self, pred: np.ndarray, past: np.ndarray) -> np.ndarray:
         """Forecasts of x from forecasts of the trailing mean, exactly.

@@ -11,7 +11,7 @@ from pydantic import Field, field_validator, model_validator
 
 from wq.errors import ConfigError
 from wq.estimator import Float, Int, Params
-from wq.preprocess._base import ArrayLike, Stage
+from wq.preprocess._base import ArrayLike, Stage, window_has_nan
 
 _MAD = 0.6745  # median(|N(0,1)|): σ = median(|d1|) / 0.6745 (Donoho & Johnstone 1994)
 _CHUNK = 1 << 20  # window values per vectorised block (8 MB of float64), bounds the memory of causal mode
@@ -83,6 +83,10 @@ class WaveletDenoiser(Stage, params=WaveletParams):
     future** (Quilty & Adamowski 2018, J. Hydrol. 563:336); kept only to reproduce papers and to measure
     the leak; ``causal`` is False.
 
+    Missing values (NaN, gaps kept by the data layer): in causal mode a trailing window holding a NaN gives NaN
+    (denoised and residual); offline, each run of observed values is transformed on its own (NaN where a run is
+    too short for the level). Nothing is filled.
+
     Nothing is learned from the data (the threshold comes from each signal itself); ``fit`` checks the
     parameters and records the columns. ``level`` must be in 1..``pywt.dwt_max_level(window, wavelet)``
     (causal) or 1..``pywt.dwt_max_level(len(series), wavelet)`` (offline), else :class:`ConfigError`.
@@ -125,16 +129,27 @@ class WaveletDenoiser(Stage, params=WaveletParams):
         if T == 0:
             return out
         rows = max(1, _CHUNK // L)
+        gap = window_has_nan(arr, L - 1)  # clipped at the start: the padding repeats x_0, inside the window
+        clean = np.nan_to_num(arr, nan=0.0)
         for j in range(k):  # columns, then blocks of windows: no loop over windows
-            x = np.concatenate([np.full(L - 1, arr[0, j]), arr[:, j]])
+            x = np.concatenate([np.full(L - 1, clean[0, j]), clean[:, j]])
             win = sliding_window_view(x, L)  # (T, L): row t is x_{t-L+1} .. x_t
             for s in range(0, T, rows):
                 out[s : s + rows, j] = self._denoise(win[s : s + rows], axis=1)[:, L - 1]
+        out[gap] = np.nan
         return out
 
     def _offline(self, arr: np.ndarray) -> np.ndarray:
-        self._check_level(int(self.level), arr.shape[0], "series")
-        return self._denoise(arr, axis=0)
+        if not np.isnan(arr).any():
+            self._check_level(int(self.level), arr.shape[0], "series")
+            return self._denoise(arr, axis=0)
+        out = np.full_like(arr, np.nan)
+        for j in range(arr.shape[1]):  # runs of observed values, each transformed alone
+            d = np.diff(np.concatenate(([0], (~np.isnan(arr[:, j])).astype(np.int8), [0])))
+            for a, b in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1)):
+                if level_problem(self.wavelet, int(self.level), int(b - a), "series") is None:
+                    out[a:b, j] = self._denoise(arr[a:b, j:j + 1], axis=0)[:, 0]
+        return out
 
     def _run(self, X: ArrayLike) -> tuple[np.ndarray, np.ndarray, Any]:
         arr, kind = self._input(X, reset=False)
