@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from wq.errors import ConfigError
 from wq.estimator import Float, Int, Params, config_error, suggest
-from wq.models.params import NeuralSettings, TabularSettings, WindowParams
+from wq.models.params import GASettings, NeuralSettings, TabularSettings, WindowParams
 from wq.preprocess.pipeline import PreprocessParams
 
 __all__ = ["Pipeline", "DEFAULT_PIPELINE", "SplitParams", "ModelParams", "CompareParams", "EvaluateParams",
@@ -88,7 +88,7 @@ class SplitParams(Params):
     validation: Annotated[Float, Field(ge=0, lt=1)] = 0.2
 
 
-class ModelParams(WindowParams, NeuralSettings, TabularSettings):
+class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings):
     """``[model]``: the declared model, its window settings and the settings of its components (each
     component takes its own keys; see :func:`wq.models.registry.make_model`)."""
 
@@ -155,15 +155,20 @@ class AugmentParams(Params):
 
 
 class TuneParams(Params):
-    """``[tune]``: the search (:mod:`wq.tune`): strategy, GA sizes and operators, folds, metric, budget."""
+    """``[tune]``: the search (:mod:`wq.tune`): strategy, GA sizes and operators, folds, metric, budget.
+    ``encoding``: the GA's chromosomes, ``real`` genes or ``binary`` strings of ``bits`` bits per setting
+    (:mod:`wq.tune.encoding`); ``selection`` / ``crossover`` unset: the encoding's classic operators
+    (real: tournament, blend; binary: roulette, one-point)."""
 
     strategy: Literal["ga", "random", "optuna", "all"] = "ga"
     population: Annotated[Int, Field(ge=2)] = 12
     generations: Annotated[Int, Field(ge=0)] = 6
     cxpb: Annotated[Float, Field(ge=0, le=1)] = 0.7
     mutpb: Annotated[Float, Field(ge=0, le=1)] = 0.3
-    selection: Literal["tournament", "roulette"] = "tournament"
-    crossover: Literal["blend", "sbx"] = "blend"
+    encoding: Literal["real", "binary"] = "real"
+    bits: Annotated[Int, Field(ge=1, le=30, description="bits per setting of a binary chromosome")] = 10
+    selection: Literal["tournament", "roulette"] | None = None
+    crossover: Literal["blend", "sbx", "one-point"] | None = None
     folds: Annotated[Int, Field(ge=1)] = 3
     metric: str = "MAPE"
     workers: Annotated[Int, Field(ge=-1, description="worker processes; -1: all cores")] = 1
@@ -171,6 +176,17 @@ class TuneParams(Params):
     time_limit: Annotated[Float, Field(ge=0, description="seconds; 0: no limit")] = 0.0
     epochs: Annotated[Int, Field(ge=0, description="maximum epochs while tuning; 0: [model] epochs")] = 0
     space: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _crossover_fits_encoding(self) -> "TuneParams":
+        if self.crossover is None:  # the encoding's own (and wq.tune is not imported while wq.config loads)
+            return self
+        from wq.tune.encoding import CROSSOVERS
+
+        if self.crossover not in CROSSOVERS[self.encoding]:
+            raise ValueError(f"crossover {self.crossover!r} does not apply to the {self.encoding} encoding; "
+                             f"use {' or '.join(map(repr, CROSSOVERS[self.encoding]))}")
+        return self
 
     @field_validator("workers")
     @classmethod
@@ -332,7 +348,7 @@ class Pipeline(Params):
         def walk(prefix: str, node: Any) -> None:
             for key, value in node.items():
                 name = f"{prefix}__{key}" if prefix else key
-                if isinstance(value, dict) and key not in ("space", "settings") and prefix != "data":
+                if isinstance(value, dict) and key not in ("space", "settings", "ga_space") and prefix != "data":
                     walk(name, value)
                 else:
                     out[name] = value
