@@ -103,10 +103,28 @@ class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings):
         return _value_error(check_name, value)
 
 
+class VariantParams(Params):
+    """One ``[compare.variants.NAME]`` table: ``models`` (of the run) fitted and scored again with ``settings``
+    changed (nested or dotted names of [model], [preprocess] or [augment], as [tune.space] names them), reported
+    as ``model/NAME`` beside the models as declared (:mod:`wq.evaluate.variants`)."""
+
+    models: list[str] = Field(min_length=1)
+    settings: dict[str, Any] = Field(min_length=1)
+
+    @field_validator("models")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from wq.models.registry import check_name
+
+        return [_value_error(check_name, v) for v in value]
+
+
 class CompareParams(Params):
-    """``[compare]``: the models fitted and scored beside the declared one."""
+    """``[compare]``: the models fitted and scored beside the declared one; ``variants``: the same models again
+    with some settings changed (e.g. without the moving average), each named by its table."""
 
     models: list[str] = []
+    variants: dict[str, VariantParams] = {}
 
     @field_validator("models")
     @classmethod
@@ -291,7 +309,33 @@ class Pipeline(Params):
 
             for p in Space.from_mapping(self.tune.space):
                 _value_error(self.check_tunable, p.name)
+        for name, variant in self.compare.variants.items():
+            self._check_variant(name, variant)
         return self
+
+    def _check_variant(self, name: str, variant: VariantParams) -> None:
+        where = f"[compare.variants.{name}]"
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", name):
+            raise ValueError(f"{where}: a variant name is letters, digits, '_' and '-' (it labels models as "
+                             f"model/{name})")
+        missing = [m for m in variant.models if m not in self.models]
+        if missing:
+            raise ValueError(f"{where} models {missing} are not models of the run ([model] name or [compare] "
+                             f"models): a variant is compared with the model as declared")
+        for key in variant.settings:  # whole tables too (moving_average = false); with_params checks the names
+            parts = str(key).replace(".", "__").split("__")
+            if parts[0] not in TUNABLE or parts[:2] == ["model", "name"]:
+                raise ValueError(f"{where} settings {key!r}: only model (not its name), preprocess and augment "
+                                 f"settings can change in a variant")
+        try:
+            self.variant(name)
+        except ConfigError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+    def variant(self, name: str) -> "Pipeline":
+        """The pipeline of variant ``name`` of ``[compare.variants]``: its settings applied, no variants."""
+        settings = self.compare.variants[name].settings
+        return self.with_params(compare__variants={}, **settings)
 
     # -- construction ----------------------------------------------------------------------------------------
     @classmethod
@@ -348,7 +392,8 @@ class Pipeline(Params):
         def walk(prefix: str, node: Any) -> None:
             for key, value in node.items():
                 name = f"{prefix}__{key}" if prefix else key
-                if isinstance(value, dict) and key not in ("space", "settings", "ga_space") and prefix != "data":
+                if isinstance(value, dict) and key not in ("space", "settings", "ga_space", "variants") \
+                        and prefix != "data":
                     walk(name, value)
                 else:
                     out[name] = value

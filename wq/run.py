@@ -100,6 +100,11 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
     with collect_metric_warnings() as metric_warnings:
         result: SplitResult = evaluate_split(pipeline, frame, models, progress=progress, observed_mask=mask,
                                              augmenter_for=augmenter_for)
+        variants = None
+        if pipeline.compare.variants:
+            from wq.evaluate.variants import evaluate_variants
+
+            result, variants = evaluate_variants(pipeline, frame, result, mask, progress, augmenter_for)
         audit = None
         if audit_leak:
             audit = leak_audit(pipeline, frame, models, result, mask, progress)
@@ -130,7 +135,7 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         f"Wall time of the run: {seconds:.1f} s.",
     ]
     with replace_dir(out_dir) as tmp:
-        write_outputs(tmp, pipeline, result, audit, run_notes)
+        write_outputs(tmp, pipeline, result, audit, run_notes, variants)
     return RunResult(out_dir, result.metrics, result.predictions, audit, seconds)
 
 
@@ -148,8 +153,10 @@ def leak_audit(pipeline: Pipeline, frame, models, causal_result: SplitResult, ma
     return pd.concat([a, b], ignore_index=True)
 
 
-def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit, notes: list[str]) -> None:
-    """Write the run's files into ``out_dir`` (a fresh folder: :func:`run_pipeline` swaps it in afterwards)."""
+def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit, notes: list[str],
+                  variants: pd.DataFrame | None = None) -> None:
+    """Write the run's files into ``out_dir`` (a fresh folder: :func:`run_pipeline` swaps it in afterwards);
+    with ``[compare.variants]``, ``variants.csv`` (validation and test metrics of every model and variant)."""
     from wq.report import write_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -159,6 +166,12 @@ def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit,
     pred.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6g")
     if audit is not None:
         audit.drop(columns=["n"], errors="ignore").to_csv(out_dir / "leak_audit.csv", index=False, float_format="%.6g")
+    sections = []
+    if variants is not None:
+        from wq.evaluate.variants import variants_markdown
+
+        variants.drop(columns=["n"]).to_csv(out_dir / "variants.csv", index=False, float_format="%.6g")
+        sections.append(("Variants: validation and test", variants_markdown(variants)))
     write_report(out_dir, metrics, pred[["time", "step", "model", "target", "observed", "predicted"]],
-                 title=f"wq run: {pipeline.name}", notes=notes, audit=audit)
+                 title=f"wq run: {pipeline.name}", notes=notes, sections=sections, audit=audit)
     (out_dir / "pipeline.toml").write_text(pipeline.to_toml())

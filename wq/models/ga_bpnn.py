@@ -5,7 +5,8 @@ and TP): a BPNN (one hidden layer of sigmoid units on the flattened lags of the 
 drivers, wq's ``bpnn``) whose settings come from a binary-coded GA. Here the GA (:class:`wq.tune.GeneticTuner`,
 ``binary`` encoding by default: bit strings, roulette, one-point crossover, bit-flip mutation; ``real`` as an
 option) chooses the hidden units, the Adam learning rate, the (maximum) epochs, the lags and the trailing
-moving-average window of the target (:data:`wq.models.params.GA_GENES`, ranges :data:`~wq.models.params.GA_SPACE`).
+moving-average window of the target (:data:`wq.models.params.GA_GENES`, ranges :data:`~wq.models.params.GA_SPACE`;
+the window only when the preprocessing has a moving-average stage).
 
 Fitness of settings p: the MAPE (mean over targets and forecast steps) of the BPNN with p, fitted on the fitting
 part of the training frame (early stopping on its validation tail), forecasting that validation tail
@@ -76,11 +77,13 @@ class GABPForecaster(Forecaster, params=GABPParams):
         return params
 
     def search_space(self):
-        """The GA's :class:`~wq.tune.space.Space`: :data:`GA_SPACE` with ``ga_space``'s ranges on top."""
+        """The GA's :class:`~wq.tune.space.Space`: :data:`GA_SPACE` with ``ga_space``'s ranges on top; without a
+        moving-average stage in the preprocessing (``moving_average = false``) the window is not searched."""
         from wq.tune.space import Space
 
         table = {**GA_SPACE, **dict(self.ga_space or {})}
-        return Space.from_mapping({k: table[k] for k in GA_SPACE})
+        genes = [k for k in GA_SPACE if k != "ma_window" or self._template()._preprocess_template().moving_average]
+        return Space.from_mapping({k: table[k] for k in genes})
 
     def _template(self) -> WindowForecaster:
         keys = WindowForecasterParams.model_fields
@@ -120,8 +123,8 @@ class GABPForecaster(Forecaster, params=GABPParams):
     def min_history(self) -> int:
         if hasattr(self, "best_"):
             return self.best_.min_history
-        space = {p.name: p for p in self.search_space()}
-        return max(int(space["lags"].high), int(space["ma_window"].high) - 1, self._template().min_history)
+        high = {p.name: int(p.high) for p in self.search_space()}
+        return max(high.get("lags", 1), high.get("ma_window", 1) - 1, self._template().min_history)
 
     # -- fitting --------------------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, val_fraction: float = 0.2, progress: Callable[[str], None] | None = None,
