@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +36,7 @@ class RunResult:
     predictions: pd.DataFrame
     audit: pd.DataFrame | None
     seconds: float
+    models: dict = field(default_factory=dict)
 
 
 def load_frame(pipeline: Pipeline, data_path=None):
@@ -78,6 +79,13 @@ def collect_metric_warnings() -> Iterator[list[str]]:
 
         warnings.showwarning = record
         yield seen
+
+
+def search_notes(models: dict) -> list[str]:
+    """One note per model that chose its own settings while it was fitted (the GA-BPNN): what it chose."""
+    return [f"{name}: its GA chose {json.dumps(m.best_params_, sort_keys=True)} (validation {m.ga_['metric']} "
+            f"{m.best_fitness_:.4g}; {m.ga_['evaluations']} networks fitted, {m.ga_['encoding']} encoding)."
+            for name, m in models.items() if hasattr(m, "best_params_")]
 
 
 def warning_notes(messages: list[str]) -> list[str]:
@@ -131,12 +139,13 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         "Horizon 1: one-step-ahead forecasts (step 1 in metrics.csv and predictions.csv).",
         *(f"Data layer: {n}" for n in notes),
         *warning_notes(metric_warnings),
+        *search_notes(result.models),
         *(notes_extra or []),
         f"Wall time of the run: {seconds:.1f} s.",
     ]
     with replace_dir(out_dir) as tmp:
         write_outputs(tmp, pipeline, result, audit, run_notes, variants)
-    return RunResult(out_dir, result.metrics, result.predictions, audit, seconds)
+    return RunResult(out_dir, result.metrics, result.predictions, audit, seconds, result.models)
 
 
 def leak_audit(pipeline: Pipeline, frame, models, causal_result: SplitResult, mask, progress) -> pd.DataFrame | None:
