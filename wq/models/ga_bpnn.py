@@ -3,8 +3,8 @@
 The GA-BPNN of Yang et al. 2023 (Environ. Sci. Ecotechnol. 13:100207, constructed-wetland effluent COD, NH3-N
 and TP): a BPNN (one hidden layer of sigmoid units on the flattened lags of the cleaned target and the scaled
 drivers, wq's ``bpnn``) whose settings come from a binary-coded GA. Here the GA (:class:`wq.tune.GeneticTuner`,
-``binary`` encoding by default: bit strings, roulette, one-point crossover, bit-flip mutation; ``real`` as an
-option) chooses the hidden units, the Adam learning rate, the (maximum) epochs, the lags and the trailing
+``binary`` encoding by default: bit strings, roulette, one-point crossover, bit-flip mutation of every child
+with probability 1/(genes x bits) per bit, Hall-of-Fame elitism; ``real`` as an option) chooses the hidden units, the Adam learning rate, the (maximum) epochs, the lags and the trailing
 moving-average window of the target (:data:`wq.models.params.GA_GENES`, ranges :data:`~wq.models.params.GA_SPACE`;
 the window only when the preprocessing has a moving-average stage).
 
@@ -141,7 +141,9 @@ class GABPForecaster(Forecaster, params=GABPParams):
         log = (lambda message: progress(f"{self.name} {message}")) if progress else (lambda message: None)
         pop = int(self.ga_population)
         space = self.search_space()
-        tuner = GeneticTuner(space, fitness, population=pop, generations=int(self.ga_generations),
+        # binary: the classic GA mutates every child, each bit flipping with probability 1 / (genes x bits)
+        mutpb = 1.0 if self.ga_encoding == "binary" else 0.3
+        tuner = GeneticTuner(space, fitness, population=pop, generations=int(self.ga_generations), mutpb=mutpb,
                              encoding=self.ga_encoding, bits=int(self.ga_bits), hof_size=max(1, min(3, pop // 4)),
                              seed=int(self.seed), initial=self._initial(space), log=log)
         result = tuner.run()
