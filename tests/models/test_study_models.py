@@ -70,6 +70,8 @@ def test_ga_bpnn_picks_settings_in_its_space_by_validation_error(ga, wetland):
     p = model.best_params_
     assert 4 <= p["hidden"] <= 8 and 3 <= p["epochs"] <= 6 and 3 <= p["lags"] <= 6 and 1 <= p["ma_window"] <= 3
     assert model.best_.lags == p["lags"] and model.best_.component.hidden == p["hidden"]
+    # a gene with one value (lr: low = high) is set, not searched
+    assert p["lr"] == 3e-3 and model.best_.component.lr == 3e-3 and "lr" not in model.search_space().names
     assert model.best_.preprocess.moving_average.window == p["ma_window"]
     # its fitness is the validation MAPE of the chosen network, on the training frame only
     val = validation_scores(model.best_, wetland.iloc[:220])

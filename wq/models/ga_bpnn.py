@@ -66,7 +66,8 @@ class _ValidationFitness:
 
 class GABPForecaster(Forecaster, params=GABPParams):
     """The GA-BPNN (module docstring). After :meth:`fit`: ``best_`` (the fitted BPNN with the chosen settings,
-    to which forecasts delegate), ``best_params_`` ({gene: value}), ``best_fitness_`` (its validation MAPE),
+    to which forecasts delegate), ``best_params_`` ({gene: value}, fixed genes included), ``best_fitness_`` (its
+    validation MAPE),
     ``ga_`` (evaluations, stop reason and the logbook of the GA)."""
 
     # -- settings -------------------------------------------------------------------------------------------
@@ -76,14 +77,27 @@ class GABPForecaster(Forecaster, params=GABPParams):
         self._template().check_params()
         return params
 
-    def search_space(self):
-        """The GA's :class:`~wq.tune.space.Space`: :data:`GA_SPACE` with ``ga_space``'s ranges on top; without a
-        moving-average stage in the preprocessing (``moving_average = false``) the window is not searched."""
+    def _genes(self):
+        """Every gene's :class:`~wq.tune.space.Param`: :data:`GA_SPACE` with ``ga_space``'s ranges on top; without
+        a moving-average stage in the preprocessing (``moving_average = false``) there is no window gene."""
         from wq.tune.space import Space
 
         table = {**GA_SPACE, **dict(self.ga_space or {})}
         genes = [k for k in GA_SPACE if k != "ma_window" or self._template()._preprocess_template().moving_average]
-        return Space.from_mapping({k: table[k] for k in genes})
+        return tuple(Space.from_mapping({k: table[k] for k in genes}))
+
+    def fixed(self) -> dict[str, Any]:
+        """Genes whose range is one value (``low = high``): set, not searched."""
+        return {p.name: p.decode(0.0) for p in self._genes() if p.low == p.high}
+
+    def search_space(self):
+        """The GA's :class:`~wq.tune.space.Space`: the genes of :meth:`_genes` that are not :meth:`fixed`."""
+        from wq.tune.space import Space
+
+        genes = tuple(p for p in self._genes() if p.low != p.high)
+        if not genes:
+            raise ConfigError(f"{self.name}: every gene of ga_space is fixed (low = high): nothing to search")
+        return Space(genes)
 
     def _template(self) -> WindowForecaster:
         keys = WindowForecasterParams.model_fields
@@ -93,6 +107,7 @@ class GABPForecaster(Forecaster, params=GABPParams):
         """The unfitted BPNN of decoded settings ``params`` (genes absent from ``params`` keep the template)."""
         from wq.preprocess.smoothing import MovingAverage
 
+        params = {**self.fixed(), **params}
         model = self._template()
         comp = model._component_template()
         comp = type(comp)(**{**comp.get_params(deep=False),
@@ -123,7 +138,7 @@ class GABPForecaster(Forecaster, params=GABPParams):
     def min_history(self) -> int:
         if hasattr(self, "best_"):
             return self.best_.min_history
-        high = {p.name: int(p.high) for p in self.search_space()}
+        high = {p.name: int(p.high) for p in self._genes()}
         return max(high.get("lags", 1), high.get("ma_window", 1) - 1, self._template().min_history)
 
     # -- fitting --------------------------------------------------------------------------------------------
@@ -156,7 +171,7 @@ class GABPForecaster(Forecaster, params=GABPParams):
             kwargs = {"augment": augment} if augment is not None else {}
             best = (result.best_fitness, result.best_params,
                     self.candidate(result.best_params).fit(frame, val_fraction=val_fraction, **kwargs))
-        self.best_fitness_, self.best_params_, self.best_ = best
+        self.best_fitness_, self.best_params_, self.best_ = best[0], {**self.fixed(), **best[1]}, best[2]
         self.ga_ = {"evaluations": int(result.n_evals), "stopped_because": result.stopped_because,
                     "encoding": self.ga_encoding, "metric": FITNESS_METRIC,
                     "logbook": {k: [v if math.isfinite(v) else None for v in map(float, col)]
