@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from wq.errors import ConfigError
 from wq.estimator import Float, Int, Params, config_error, suggest
-from wq.models.params import NeuralSettings, TabularSettings, WindowParams
+from wq.models.params import GASettings, NeuralSettings, TabularSettings, WindowParams
 from wq.preprocess.pipeline import PreprocessParams
 
 __all__ = ["Pipeline", "DEFAULT_PIPELINE", "SplitParams", "ModelParams", "CompareParams", "EvaluateParams",
@@ -88,7 +88,7 @@ class SplitParams(Params):
     validation: Annotated[Float, Field(ge=0, lt=1)] = 0.2
 
 
-class ModelParams(WindowParams, NeuralSettings, TabularSettings):
+class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings):
     """``[model]``: the declared model, its window settings and the settings of its components (each
     component takes its own keys; see :func:`wq.models.registry.make_model`)."""
 
@@ -103,10 +103,28 @@ class ModelParams(WindowParams, NeuralSettings, TabularSettings):
         return _value_error(check_name, value)
 
 
+class VariantParams(Params):
+    """One ``[compare.variants.NAME]`` table: ``models`` (of the run) fitted and scored again with ``settings``
+    changed (nested or dotted names of [model], [preprocess] or [augment], as [tune.space] names them), reported
+    as ``model/NAME`` beside the models as declared (:mod:`wq.evaluate.variants`)."""
+
+    models: list[str] = Field(min_length=1)
+    settings: dict[str, Any] = Field(min_length=1)
+
+    @field_validator("models")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        from wq.models.registry import check_name
+
+        return [_value_error(check_name, v) for v in value]
+
+
 class CompareParams(Params):
-    """``[compare]``: the models fitted and scored beside the declared one."""
+    """``[compare]``: the models fitted and scored beside the declared one; ``variants``: the same models again
+    with some settings changed (e.g. without the moving average), each named by its table."""
 
     models: list[str] = []
+    variants: dict[str, VariantParams] = {}
 
     @field_validator("models")
     @classmethod
@@ -180,15 +198,20 @@ class AugmentParams(Params):
 
 
 class TuneParams(Params):
-    """``[tune]``: the search (:mod:`wq.tune`): strategy, GA sizes and operators, folds, metric, budget."""
+    """``[tune]``: the search (:mod:`wq.tune`): strategy, GA sizes and operators, folds, metric, budget.
+    ``encoding``: the GA's chromosomes, ``real`` genes or ``binary`` strings of ``bits`` bits per setting
+    (:mod:`wq.tune.encoding`); ``selection`` / ``crossover`` unset: the encoding's classic operators
+    (real: tournament, blend; binary: roulette, one-point)."""
 
     strategy: Literal["ga", "random", "optuna", "all"] = "ga"
     population: Annotated[Int, Field(ge=2)] = 12
     generations: Annotated[Int, Field(ge=0)] = 6
     cxpb: Annotated[Float, Field(ge=0, le=1)] = 0.7
     mutpb: Annotated[Float, Field(ge=0, le=1)] = 0.3
-    selection: Literal["tournament", "roulette"] = "tournament"
-    crossover: Literal["blend", "sbx"] = "blend"
+    encoding: Literal["real", "binary"] = "real"
+    bits: Annotated[Int, Field(ge=1, le=30, description="bits per setting of a binary chromosome")] = 10
+    selection: Literal["tournament", "roulette"] | None = None
+    crossover: Literal["blend", "sbx", "one-point"] | None = None
     folds: Annotated[Int, Field(ge=1)] = 3
     metric: str = "MAPE"
     workers: Annotated[Int, Field(ge=-1, description="worker processes; -1: all cores")] = 1
@@ -196,6 +219,17 @@ class TuneParams(Params):
     time_limit: Annotated[Float, Field(ge=0, description="seconds; 0: no limit")] = 0.0
     epochs: Annotated[Int, Field(ge=0, description="maximum epochs while tuning; 0: [model] epochs")] = 0
     space: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _crossover_fits_encoding(self) -> "TuneParams":
+        if self.crossover is None:  # the encoding's own (and wq.tune is not imported while wq.config loads)
+            return self
+        from wq.tune.encoding import CROSSOVERS
+
+        if self.crossover not in CROSSOVERS[self.encoding]:
+            raise ValueError(f"crossover {self.crossover!r} does not apply to the {self.encoding} encoding; "
+                             f"use {' or '.join(map(repr, CROSSOVERS[self.encoding]))}")
+        return self
 
     @field_validator("workers")
     @classmethod
@@ -300,7 +334,33 @@ class Pipeline(Params):
 
             for p in Space.from_mapping(self.tune.space):
                 _value_error(self.check_tunable, p.name)
+        for name, variant in self.compare.variants.items():
+            self._check_variant(name, variant)
         return self
+
+    def _check_variant(self, name: str, variant: VariantParams) -> None:
+        where = f"[compare.variants.{name}]"
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,39}$", name):
+            raise ValueError(f"{where}: a variant name is letters, digits, '_' and '-' (it labels models as "
+                             f"model/{name})")
+        missing = [m for m in variant.models if m not in self.models]
+        if missing:
+            raise ValueError(f"{where} models {missing} are not models of the run ([model] name or [compare] "
+                             f"models): a variant is compared with the model as declared")
+        for key in variant.settings:  # whole tables too (moving_average = false); with_params checks the names
+            parts = str(key).replace(".", "__").split("__")
+            if parts[0] not in TUNABLE or parts[:2] == ["model", "name"]:
+                raise ValueError(f"{where} settings {key!r}: only model (not its name), preprocess and augment "
+                                 f"settings can change in a variant")
+        try:
+            self.variant(name)
+        except ConfigError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+
+    def variant(self, name: str) -> "Pipeline":
+        """The pipeline of variant ``name`` of ``[compare.variants]``: its settings applied, no variants."""
+        settings = self.compare.variants[name].settings
+        return self.with_params(compare__variants={}, **settings)
 
     # -- construction ----------------------------------------------------------------------------------------
     @classmethod
@@ -357,7 +417,8 @@ class Pipeline(Params):
         def walk(prefix: str, node: Any) -> None:
             for key, value in node.items():
                 name = f"{prefix}__{key}" if prefix else key
-                if isinstance(value, dict) and key not in ("space", "settings") and prefix != "data":
+                if isinstance(value, dict) and key not in ("space", "settings", "ga_space", "variants") \
+                        and prefix != "data":
                     walk(name, value)
                 else:
                     out[name] = value

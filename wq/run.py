@@ -12,7 +12,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -37,6 +37,7 @@ class RunResult:
     predictions: pd.DataFrame
     audit: pd.DataFrame | None
     seconds: float
+    models: dict = field(default_factory=dict)
 
 
 def load_frame(pipeline: Pipeline, data_path=None):
@@ -86,6 +87,13 @@ def collect_metric_warnings() -> Iterator[list[str]]:
         yield seen
 
 
+def search_notes(models: dict) -> list[str]:
+    """One note per model that chose its own settings while it was fitted (the GA-BPNN): what it chose."""
+    return [f"{name}: its GA chose {json.dumps(m.best_params_, sort_keys=True)} (validation {m.ga_['metric']} "
+            f"{m.best_fitness_:.4g}; {m.ga_['evaluations']} networks fitted, {m.ga_['encoding']} encoding)."
+            for name, m in models.items() if hasattr(m, "best_params_")]
+
+
 def warning_notes(messages: list[str]) -> list[str]:
     """Report notes for metric warnings (at most :data:`MAX_WARNING_NOTES`, then a count)."""
     notes = [f"Metric warning: {m}" for m in messages[:MAX_WARNING_NOTES]]
@@ -116,6 +124,11 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
     with collect_metric_warnings() as metric_warnings:
         result: SplitResult = evaluate_split(pipeline, frame, models, progress=progress, observed_mask=mask,
                                              augmenter_for=augmenter_for)
+        variants = None
+        if pipeline.compare.variants:
+            from wq.evaluate.variants import evaluate_variants
+
+            result, variants = evaluate_variants(pipeline, frame, result, mask, progress, augmenter_for)
         audit = None
         if audit_leak:
             audit = leak_audit(pipeline, frame, models, result, mask, progress)
@@ -144,6 +157,7 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         *(f"Data layer: {n}" for n in notes),
         *gap_notes(result.metrics, frame, pipeline),
         *warning_notes(metric_warnings),
+        *search_notes(result.models),
         *(notes_extra or []),
         f"Wall time of the run: {seconds:.1f} s.",
     ]
@@ -152,8 +166,8 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
                             f"{', '.join(pipeline.future_drivers)} take their observed values for the target steps "
                             f"([data] future_drivers_source = \"observed\"); no forecaster has them.")
     with replace_dir(out_dir) as tmp:
-        write_outputs(tmp, pipeline, result, audit, run_notes)
-    return RunResult(out_dir, result.metrics, result.predictions, audit, seconds)
+        write_outputs(tmp, pipeline, result, audit, run_notes, variants)
+    return RunResult(out_dir, result.metrics, result.predictions, audit, seconds, result.models)
 
 
 def refit_note(pipeline: Pipeline, result: SplitResult) -> str:
@@ -206,8 +220,10 @@ def leak_audit(pipeline: Pipeline, frame, models, causal_result: SplitResult, ma
     return pd.concat([a, b], ignore_index=True)
 
 
-def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit, notes: list[str]) -> None:
-    """Write the run's files into ``out_dir`` (a fresh folder: :func:`run_pipeline` swaps it in afterwards)."""
+def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit, notes: list[str],
+                  variants: pd.DataFrame | None = None) -> None:
+    """Write the run's files into ``out_dir`` (a fresh folder: :func:`run_pipeline` swaps it in afterwards);
+    with ``[compare.variants]``, ``variants.csv`` (validation and test metrics of every model and variant)."""
     from wq.report import write_report
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -217,7 +233,13 @@ def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit,
     pred.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6g")
     if audit is not None:
         audit.drop(columns=["n"], errors="ignore").to_csv(out_dir / "leak_audit.csv", index=False, float_format="%.6g")
+    sections = []
+    if variants is not None:
+        from wq.evaluate.variants import variants_markdown
+
+        variants.drop(columns=["n"]).to_csv(out_dir / "variants.csv", index=False, float_format="%.6g")
+        sections.append(("Variants: validation and test", variants_markdown(variants)))
     write_report(out_dir, metrics, pred[["time", "step", "model", "target", "observed", "predicted"]],
                  title=f"wq run: {pipeline.name}" + (f" ({PERFECT_FORECAST})" if pipeline.perfect_forecast else ""),
-                 notes=notes, audit=audit)
+                 notes=notes, sections=sections, audit=audit)
     (out_dir / "pipeline.toml").write_text(pipeline.to_toml())

@@ -124,13 +124,19 @@ def test_allow_lists_are_exactly_what_fitted_models_hold() -> None:
     n = 80
     ws = WindowSet(X=rng.normal(size=(n, 3, 2)), Z=np.zeros((n, 0)), Y=rng.normal(size=(n, 2, 1)),
                    origins=np.arange(n))
-    for estimator in ("svr", "hgb"):
+    assert set(SKOPS_TREE) == set(SKOPS_TRUSTED) == {"svr", "hgb", "ols"}
+    for estimator in SKOPS_TREE:
         comp = TabularComponent(estimator=estimator, max_iter=10).fit(ws, ws if estimator == "hgb" else None, seed=0)
         _, blobs = comp.get_state()
+        held: set = set()
         for blob in blobs.values():
             assert set(sio.get_untrusted_types(data=blob)) == SKOPS_TRUSTED[estimator]
             nodes = _tree_nodes(json.loads(zipfile.ZipFile(io.BytesIO(blob)).read("schema.json")), set())
             assert nodes <= SKOPS_TREE[estimator], nodes - SKOPS_TREE[estimator]
+            held |= nodes
+        # every class the allow-list names beyond plain containers and arrays is one a fitted model holds
+        own = {(t, loader) for t, loader in SKOPS_TREE[estimator] if not t.startswith(("builtins.", "numpy."))}
+        assert own <= held, own - held
         meta, _ = comp.get_state()
         loaded = TabularComponent.from_state(meta, blobs)
         np.testing.assert_array_equal(loaded.predict(ws), comp.predict(ws))

@@ -10,7 +10,8 @@ from wq.preprocess import PreprocessParams
 
 TARGETS = ["cod_out_mgl", "nh3n_out_mgl"]
 DRIVERS = ["air_temp_c", "rain_mm", "inflow_m3d", "cod_in_mgl", "nh3n_in_mgl"]
-FAST = {"hidden": 8, "epochs": 4, "patience": 2, "batch": 64, "lr": 3e-3, "dropout": 0.0}
+FAST = {"hidden": 8, "epochs": 4, "patience": 2, "batch": 64, "lr": 3e-3, "dropout": 0.0,
+        "ga_population": 3, "ga_generations": 1, "ga_space": {"epochs": {"low": 2, "high": 6, "type": "int"}}}
 PRE = {"outliers": {"k": 3.0, "neighbours": 3}, "moving_average": {"window": 1}, "scale": True,
        "wavelet": {"wavelet": "db2", "level": 2, "window": 32, "mode": "causal"}, "pca": {"variance": 0.9}}
 
@@ -83,7 +84,7 @@ def _frame():
     return f
 
 
-@pytest.mark.parametrize("name", ["dwt-pca-lstm", "hgb", "seasonal-naive", "dwt-pca-svm"])
+@pytest.mark.parametrize("name", ["dwt-pca-lstm", "hgb", "seasonal-naive", "dwt-pca-svm", "mlr", "bpnn", "ga-bpnn"])
 def test_forecast_at_t_ignores_data_after_t(fitted, wetland, name):
     model = fitted[name]
     rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ from wq.cli.common import add_pipeline_options, log, pipeline_from_args, positiv
 # flag -> [tune] key; None values (flag not given) keep the pipeline's setting
 _TUNE_FLAGS = {"population": "population", "generations": "generations", "workers": "workers",
                "strategy": "strategy", "max_evals": "max_evals", "time_limit": "time_limit", "folds": "folds",
-               "metric": "metric", "tune_epochs": "epochs"}
+               "metric": "metric", "tune_epochs": "epochs", "encoding": "encoding", "bits": "bits"}
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -71,6 +71,10 @@ def register(sub) -> None:
     p.add_argument("--population", type=positive_int, help="GA population size; also the batch size of the "
                    "baselines ([tune] population)")
     p.add_argument("--generations", type=int, help="GA generations after generation 0 ([tune] generations)")
+    p.add_argument("--encoding", choices=["real", "binary"],
+                   help="GA chromosomes: real genes, or binary strings with roulette, one-point crossover and "
+                        "bit-flip mutation ([tune] encoding)")
+    p.add_argument("--bits", type=positive_int, help="bits per setting of a binary chromosome ([tune] bits)")
     p.add_argument("--strategy", choices=["ga", "random", "optuna", "all"],
                    help="search strategy; all = GA, then random search and Optuna with the GA's evaluations")
     p.add_argument("--workers", type=_workers, help="evaluations in parallel: local processes (-1: all cores)")

@@ -7,17 +7,17 @@ scikit-learn components. No torch or scikit-learn import here: the settings load
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from wq.estimator import Float, Int, Params
 
 __all__ = ["HorizonParams", "WindowParams", "NeuralSettings", "NeuralParams", "TabularSettings", "TabularParams",
-           "CELLS", "ESTIMATORS"]
+           "GASettings", "GA_GENES", "GA_SPACE", "CELLS", "ESTIMATORS"]
 
 CELLS = ("lstm", "rnn", "gru", "mlp")
-ESTIMATORS = ("svr", "hgb")
+ESTIMATORS = ("svr", "hgb", "ols")
 
 
 class HorizonParams(Params):
@@ -64,6 +64,50 @@ class TabularSettings(Params):
 
 
 class TabularParams(TabularSettings):
-    """A scikit-learn component: ``svr`` (RBF SVR) or ``hgb`` (histogram gradient boosting), and its settings."""
+    """A scikit-learn component: ``svr`` (RBF SVR), ``hgb`` (histogram gradient boosting) or ``ols`` (ordinary
+    least squares, the MLR of the constructed-wetland study; it has no settings), and its settings."""
 
-    estimator: Literal["svr", "hgb"] = "svr"
+    estimator: Literal["svr", "hgb", "ols"] = "svr"
+
+
+GA_GENES = ("hidden", "lr", "epochs", "lags", "ma_window")
+"""What the GA-BPNN's genetic algorithm chooses: hidden units, learning rate, epochs (the maximum; early stopping
+still applies), lags and the trailing moving-average window of the target."""
+
+GA_SPACE: dict[str, dict[str, Any]] = {
+    "hidden": {"low": 2, "high": 32, "type": "int"},
+    "lr": {"low": 3e-4, "high": 3e-2, "type": "log-float"},
+    "epochs": {"low": 20, "high": 300, "type": "int"},
+    "lags": {"low": 1, "high": 14, "type": "int"},
+    "ma_window": {"low": 1, "high": 7, "type": "int"},
+}
+"""The GA-BPNN's default search ranges (``[tune.space]`` syntax, :class:`wq.tune.space.Param`)."""
+
+
+class GASettings(Params):
+    """The genetic algorithm the GA-BPNN runs inside ``fit`` (the ``ga_*`` keys of ``[model]``): population and
+    generations (the budget: at most population x (generations + 1) fits), the encoding (``binary`` as in the
+    study, or ``real``), bits per gene, and ``ga_space``: ranges replacing those of :data:`GA_SPACE` by gene
+    name, e.g. ``{ lags = { low = 3, high = 10, type = "int" } }``."""
+
+    ga_population: Annotated[Int, Field(ge=3, description="GA-BPNN: GA population")] = 6
+    ga_generations: Annotated[Int, Field(ge=0, description="GA-BPNN: GA generations after the first")] = 3
+    ga_encoding: Literal["real", "binary"] = "binary"
+    ga_bits: Annotated[Int, Field(ge=1, le=30, description="GA-BPNN: bits per gene (binary encoding)")] = 8
+    ga_space: dict[str, Any] = {}
+
+    @field_validator("ga_space")
+    @classmethod
+    def _genes(cls, value: dict) -> dict:
+        unknown = sorted(set(value) - set(GA_GENES))
+        if unknown:
+            raise ValueError(f"unknown gene(s) {unknown}; the GA-BPNN tunes {', '.join(GA_GENES)}")
+        if value:  # (importing wq.tune only here: the default settings load without it)
+            from wq.errors import ConfigError
+            from wq.tune.space import Space
+
+            try:
+                Space.from_mapping(value)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return value

@@ -13,6 +13,9 @@ is a component class plus its ``kind``.
 | dwt-pca-bp | dual | PCs | MLP, one hidden layer of 20 sigmoid units |
 | dwt-pca-svm | dual | PCs | RBF SVR, C = 10 |
 | hgb | cleaned target | all drivers | HistGradientBoosting |
+| mlr | cleaned target | all drivers | ordinary least squares (multiple linear regression) |
+| bpnn | cleaned target | all drivers | MLP, one hidden layer of ``hidden`` sigmoid units |
+| ga-bpnn | cleaned target | all drivers | the BPNN, settings chosen by a GA inside ``fit`` |
 | persistence | observed | - | y(t+s) = y(t) |
 | seasonal-naive | observed | - | same phase of the last season |
 
@@ -29,7 +32,7 @@ from wq.errors import ArtifactError, ConfigError
 from wq.estimator import suggest
 from wq.models.base import Forecaster, read_directory, read_model_json
 from wq.models.naive import NaiveForecaster
-from wq.models.params import NeuralSettings, TabularSettings
+from wq.models.params import GASettings, NeuralSettings, TabularSettings
 from wq.models.windowed import WindowForecaster
 
 RECIPES: dict[str, dict] = {
@@ -43,6 +46,11 @@ RECIPES: dict[str, dict] = {
                    "component": {"kind": "neural", "cell": "mlp", "hidden": 20, "layers": 1}},
     "dwt-pca-svm": {"parts": "dual", "driver_repr": "pcs", "component": {"kind": "tabular", "estimator": "svr", "C": 10.0}},
     "hgb": {"parts": "single", "driver_repr": "drivers", "component": {"kind": "tabular", "estimator": "hgb"}},
+    # The constructed-wetland study (Yang et al. 2023): MLR, BPNN and GA-BPNN beside its LSTM (= "lstm").
+    "mlr": {"parts": "single", "driver_repr": "drivers", "component": {"kind": "tabular", "estimator": "ols"}},
+    "bpnn": {"parts": "single", "driver_repr": "drivers", "component": {"kind": "neural", "cell": "mlp"}},
+    "ga-bpnn": {"parts": "single", "driver_repr": "drivers", "component": {"kind": "neural", "cell": "mlp"},
+                "search": "ga"},
 }
 NAIVE = {"persistence": 1, "seasonal-naive": None}
 MODEL_NAMES = tuple(NAIVE) + tuple(RECIPES)
@@ -61,7 +69,16 @@ def check_name(name: str) -> str:
 
 def model_class(name: str) -> type[Forecaster]:
     """The class of the model called ``name``."""
-    return NaiveForecaster if check_name(name) in NAIVE else WindowForecaster
+    if check_name(name) in NAIVE:
+        return NaiveForecaster
+    return _ga_class() if RECIPES[name].get("search") == "ga" else WindowForecaster
+
+
+def _ga_class() -> type[Forecaster]:
+    """:class:`~wq.models.ga_bpnn.GABPForecaster`, imported when needed (it brings in DEAP)."""
+    from wq.models.ga_bpnn import GABPForecaster
+
+    return GABPForecaster
 
 
 def tunable_keys(name: str) -> tuple[str, ...]:
@@ -112,10 +129,13 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
     for key in COMPONENT_KEYS[comp["kind"]]:
         if key in model and key not in comp:
             comp[key] = model[key]
-    model = WindowForecaster(name=name, targets=list(targets), drivers=list(drivers), calendar=list(calendar),
-                             preprocess=preprocess, parts=recipe["parts"], driver_repr=recipe["driver_repr"],
-                             component=make_component(comp), seed=seed, holidays=holidays,
-                             future_drivers=list(future_drivers), **window)
+    cls, extra = WindowForecaster, {}
+    if recipe.get("search") == "ga":
+        cls, extra = _ga_class(), {k: model[k] for k in GASettings.model_fields if k in model}
+    model = cls(name=name, targets=list(targets), drivers=list(drivers), calendar=list(calendar),
+                preprocess=preprocess, parts=recipe["parts"], driver_repr=recipe["driver_repr"],
+                component=make_component(comp), seed=seed, holidays=holidays,
+                future_drivers=list(future_drivers), **window, **extra)
     model.check_params()  # a bad combination fails here, before any data is read
     return model
 
@@ -123,6 +143,8 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
 def model_from_files(files: dict[str, bytes]) -> Forecaster:
     """A fitted forecaster of any kind from the files of :meth:`Forecaster.to_files`."""
     state = read_model_json(files)
+    if state.get("class") == "GABPForecaster":
+        return _ga_class().from_files(files)
     cls = CLASSES.get(state.get("class", "")) if "class" in state else model_class(state["model"])
     if cls is None:
         raise ArtifactError(f"saved model class {state.get('class')!r} is not one wq knows")

@@ -1,5 +1,6 @@
 """scikit-learn component regressors on flattened windows: RBF support-vector regression (the DWT-PCA-SVM
-comparison model, C = 10) and histogram gradient boosting (the ``hgb`` baseline).
+comparison model, C = 10), histogram gradient boosting (the ``hgb`` baseline) and ordinary least squares (the
+``mlr`` model: multiple linear regression on the lags and lagged drivers, as in Yang et al. 2023).
 
 Each output (horizon step x target) gets its own regressor (direct multi-output). Fitted models are saved with
 skops. Loading trusts nothing by prefix: a saved model must hold exactly the types a fitted model of its kind
@@ -29,10 +30,11 @@ _HGB = "sklearn.ensemble._hist_gradient_boosting"
 SKOPS_TRUSTED: dict[str, frozenset[str]] = {
     "svr": frozenset(),
     "hgb": frozenset({f"{_HGB}.predictor.TreePredictor"}),
+    "ols": frozenset(),
 }
 """Per estimator, exactly the types ``skops.io.get_untrusted_types`` reports for a fitted model (derived by
-saving a fitted SVR and HistGradientBoostingRegressor with skops 0.16 / scikit-learn 1.9; see
-``tests/models/test_tabular_loading.py``). A saved model reporting any other type is refused."""
+saving a fitted SVR, HistGradientBoostingRegressor and LinearRegression with skops 0.16 / scikit-learn 1.9;
+see ``tests/batch/test_artifact_security.py``). A saved model reporting any other type is refused."""
 
 _NUMPY_SCALARS = ("float64", "float32", "int64", "int32", "uint64", "uint32", "uint8", "bool")
 _COMMON_NODES = frozenset({
@@ -52,6 +54,7 @@ SKOPS_TREE: dict[str, frozenset[tuple[str, str]]] = {
         ("sklearn._loss._loss.CyHalfSquaredError", "LossNode"),
         ("numpy.random._generator.Generator", "RandomGeneratorNode"),
     },
+    "ols": _COMMON_NODES | {("sklearn.linear_model._base.LinearRegression", "ObjectNode")},
 }
 """Per estimator, every (type, skops loader) pair that the skops tree of a fitted model holds. A tree with
 any other node (a function, a reduce call, another estimator) is refused: skops' own default trust is not
@@ -63,6 +66,10 @@ def _estimator_class(estimator: str) -> type:
         from sklearn.svm import SVR
 
         return SVR
+    if estimator == "ols":
+        from sklearn.linear_model import LinearRegression
+
+        return LinearRegression
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     return HistGradientBoostingRegressor
@@ -83,7 +90,7 @@ def _tree_nodes(node: object, out: set[tuple[str, str]]) -> set[tuple[str, str]]
 
 
 def load_skops_model(data: bytes, estimator: str, n_features: int, where: str = "saved model"):
-    """Load one fitted ``estimator`` ("svr" or "hgb") from skops bytes, or refuse with ArtifactError (one line).
+    """Load one fitted ``estimator`` ("svr", "hgb" or "ols") from skops bytes, or refuse with ArtifactError (one line).
 
     Checks, before anything is constructed: the file is a skops zip whose ``schema.json`` holds only the
     nodes of :data:`SKOPS_TREE`, and ``skops.io.get_untrusted_types`` reports only :data:`SKOPS_TRUSTED`.
@@ -122,8 +129,9 @@ def _flat(ws: WindowSet) -> np.ndarray:
 
 
 class TabularComponent(Estimator, params=TabularParams):
-    """``estimator`` is "svr" (RBF kernel, C, epsilon, gamma="scale") or "hgb" (HistGradientBoostingRegressor
-    with early stopping on the validation windows when there are enough). Parameters:
+    """``estimator`` is "svr" (RBF kernel, C, epsilon, gamma="scale"), "hgb" (HistGradientBoostingRegressor
+    with early stopping on the validation windows when there are enough) or "ols" (LinearRegression: ordinary
+    least squares with an intercept, no settings). Parameters:
     :class:`wq.models.params.TabularParams` (the regressor keys of the pipeline's ``[model]`` table)."""
 
     kind = "tabular"
@@ -139,6 +147,10 @@ class TabularComponent(Estimator, params=TabularParams):
             from sklearn.svm import SVR
 
             return SVR(kernel="rbf", C=self.C, epsilon=self.epsilon, gamma="scale")
+        if self.estimator == "ols":
+            from sklearn.linear_model import LinearRegression
+
+            return LinearRegression()
         from sklearn.ensemble import HistGradientBoostingRegressor
 
         return HistGradientBoostingRegressor(max_iter=self.max_iter, learning_rate=self.learning_rate,

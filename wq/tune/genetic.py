@@ -1,8 +1,9 @@
 """Genetic algorithm (DEAP) over a :class:`~wq.tune.space.Space`, minimising an objective.
 
-Following the design's GA section: real-coded individuals u in [0, 1]^d decoded into the space; tournament
-selection (roulette as an option); blend (BLX-alpha, Eshelman & Schaffer 1993) or simulated-binary crossover
-(Deb & Agrawal 1995), children clipped to [0, 1]; Michalewicz's non-uniform mutation (Michalewicz 1996,
+Following the design's GA section: real-coded individuals u in [0, 1]^d decoded into the space (or, with
+``encoding="binary"``, the classic bit strings of :mod:`wq.tune.encoding`: roulette, one-point crossover,
+bit-flip mutation); tournament selection (roulette as an option); blend (BLX-alpha, Eshelman & Schaffer
+1993) or simulated-binary crossover (Deb & Agrawal 1995), children clipped to [0, 1]; Michalewicz's non-uniform mutation (Michalewicz 1996,
 "Genetic Algorithms + Data Structures = Evolution Programs", 3rd ed., sec. 6.1), written here as
 :func:`mut_nonuniform` and registered in the toolbox; elitism through a Hall of Fame whose members re-enter
 every next population; a logbook with min, mean, max and std per generation.
@@ -40,6 +41,7 @@ from deap import base, tools
 
 from wq.errors import ConfigError
 from wq.io import atomic_write_text
+from wq.tune.encoding import CROSSOVERS, SELECTIONS, Coding, check_encoding, mut_flip_bit
 from wq.tune.evaluation import (
     Evaluator,
     LogFn,
@@ -174,15 +176,17 @@ def _vector(v: Any, dim: int) -> list[float]:
     return v
 
 
-def restore_checkpoint(state: Mapping[str, Any], path: Path, dim: int) -> dict[str, Any]:
+def restore_checkpoint(state: Mapping[str, Any], path: Path, dim: int, length: int | None = None) -> dict[str, Any]:
     """The GA's objects from a checkpoint's JSON ``state`` whose format, version and settings were checked:
     generation, population, hall_of_fame, logbook, rows, cache, random_state, elapsed. Every key is checked
-    for the structure the GA needs (``dim`` genes per vector); ConfigError naming the file and the key."""
+    for the structure the GA needs (``length`` genes or bits per chromosome, default ``dim``; ``dim`` decoded
+    values per evaluation key); ConfigError naming the file and the key."""
+    length = dim if length is None else length
     key = "generation"
     try:
         out: dict[str, Any] = {"generation": int(state["generation"])}
         for key in ("population", "hall_of_fame"):
-            out[key] = [_ind_from_state({"vector": _vector(s["vector"], dim), "fitness": s["fitness"]})
+            out[key] = [_ind_from_state({"vector": _vector(s["vector"], length), "fitness": s["fitness"]})
                         for s in _items(state, key)]
         key = "logbook"
         records = _items(state, key)
@@ -220,15 +224,18 @@ def restore_checkpoint(state: Mapping[str, Any], path: Path, dim: int) -> dict[s
 
 _OPTION_NAMES = ("population", "generations", "cxpb", "mutpb", "indpb", "selection", "tournsize", "crossover",
                  "alpha", "eta", "mutation_b", "hof_size", "seed", "workers", "scheduler", "checkpoint",
-                 "max_evals", "time_limit", "initial", "context")
+                 "max_evals", "time_limit", "initial", "context", "encoding", "bits")
 
 
 class GeneticTuner:
     """DEAP genetic algorithm minimising ``objective(params, seed) -> float`` over ``space``.
 
-    Options: ``population`` N, ``generations`` G (after generation 0), ``cxpb``, ``mutpb``, ``indpb``
-    (None: 1/d), ``selection`` ("tournament" with ``tournsize``, or "roulette": :func:`sel_roulette_min`),
-    ``crossover`` ("blend" with ``alpha``, or "sbx" with ``eta``), ``mutation_b`` (Michalewicz's b),
+    Options: ``encoding`` ("real", or "binary" with ``bits`` bits per setting: :mod:`wq.tune.encoding`),
+    ``population`` N, ``generations`` G (after generation 0), ``cxpb``, ``mutpb``, ``indpb`` (None: 1/d
+    genes, or 1/(d bits) bits), ``selection`` ("tournament" with ``tournsize``, or "roulette":
+    :func:`sel_roulette_min`; None: tournament for real, roulette for binary), ``crossover`` (real: "blend"
+    with ``alpha`` or "sbx" with ``eta``; binary: "one-point"; None: the first), ``mutation_b`` (Michalewicz's
+    b; binary chromosomes mutate by bit flips),
     ``hof_size`` (Hall of Fame size = elites per generation), ``seed``; ``workers`` / ``scheduler`` (see
     :func:`~wq.tune.parallel.make_map`); ``checkpoint`` (JSON path, rewritten after every generation);
     ``max_evals`` (objective calls over the whole run, resumed parts included) and ``time_limit`` (seconds
@@ -243,12 +250,13 @@ class GeneticTuner:
     """
 
     def __init__(self, space: Space, objective: Objective, *, population: int = 20, generations: int = 10,
-                 cxpb: float = 0.7, mutpb: float = 0.3, indpb: float | None = None, selection: str = "tournament",
-                 tournsize: int = 3, crossover: str = "blend", alpha: float = 0.3, eta: float = 15.0,
+                 cxpb: float = 0.7, mutpb: float = 0.3, indpb: float | None = None, selection: str | None = None,
+                 tournsize: int = 3, crossover: str | None = None, alpha: float = 0.3, eta: float = 15.0,
                  mutation_b: float = 3.0, hof_size: int = 3, seed: int = 0, workers: int = 1,
                  scheduler: Any = None, checkpoint: str | os.PathLike | None = None, max_evals: int | None = None,
                  time_limit: float | None = None, initial: Sequence[Mapping[str, Any]] | None = None,
-                 context: Mapping[str, Any] | None = None, log: LogFn | logging.Logger | None = None) -> None:
+                 context: Mapping[str, Any] | None = None, log: LogFn | logging.Logger | None = None,
+                 encoding: str = "real", bits: int = 10) -> None:
         self.space = space
         self.objective = objective
         self.population = population
@@ -272,6 +280,13 @@ class GeneticTuner:
         self.initial = initial
         self.context = context
         self.log = log
+        self.encoding = encoding
+        self.bits = bits
+
+    def _operators(self) -> tuple[str, str]:
+        """The selection and crossover in use (None: the encoding's classic ones)."""
+        enc = self.encoding if self.encoding in CROSSOVERS else "real"
+        return self.selection or SELECTIONS[enc], self.crossover or CROSSOVERS[enc][0]
 
     @classmethod
     def from_mapping(cls, space: Space, objective: Objective, mapping: Mapping[str, Any],
@@ -323,10 +338,13 @@ class GeneticTuner:
             raise ConfigError(f"GA option alpha must be a number >= 0, got {self.alpha!r}")
         positive("eta")
         positive("mutation_b")
-        if self.selection not in ("tournament", "roulette"):
+        check_encoding(self.encoding, self.bits)
+        selection, crossover = self._operators()
+        if selection not in ("tournament", "roulette"):
             raise ConfigError(f"GA option selection must be 'tournament' or 'roulette', got {self.selection!r}")
-        if self.crossover not in ("blend", "sbx"):
-            raise ConfigError(f"GA option crossover must be 'blend' or 'sbx', got {self.crossover!r}")
+        if crossover not in CROSSOVERS[self.encoding]:
+            raise ConfigError(f"GA option crossover of the {self.encoding} encoding must be "
+                              f"{' or '.join(map(repr, CROSSOVERS[self.encoding]))}, got {self.crossover!r}")
         if self.max_evals is not None:
             integer("max_evals", 1)
         if self.time_limit is not None:
@@ -337,31 +355,45 @@ class GeneticTuner:
 
     def _settings(self) -> dict[str, Any]:
         """Everything that determines the run's result: a checkpoint resumes only with equal settings."""
-        d = self.space.dim
+        coding = self.coding()
         extra = {} if self.context is None else {"context": json.loads(json.dumps(dict(self.context)))}
+        if coding.binary:  # real-coded checkpoints keep their old settings, so they still resume
+            extra.update(encoding="binary", bits=int(self.bits))
+        selection, crossover = self._operators()
         return {**extra, "space": self.space.get_state(), "population": int(self.population),
                 "generations": int(self.generations), "cxpb": float(self.cxpb), "mutpb": float(self.mutpb),
-                "indpb": float(1.0 / d if self.indpb is None else self.indpb), "selection": self.selection,
-                "tournsize": int(self.tournsize), "crossover": self.crossover, "alpha": float(self.alpha),
+                "indpb": float(1.0 / coding.length if self.indpb is None else self.indpb), "selection": selection,
+                "tournsize": int(self.tournsize), "crossover": crossover, "alpha": float(self.alpha),
                 "eta": float(self.eta), "mutation_b": float(self.mutation_b), "hof_size": int(self.hof_size),
                 "seed": int(self.seed),
-                "initial": [self.space.encode(p) for p in (self.initial or [])]}
+                "initial": [coding.encode(p) for p in (self.initial or [])]}
+
+    def coding(self) -> Coding:
+        """The chromosome coding of this run (:class:`wq.tune.encoding.Coding`)."""
+        return Coding(self.space, self.encoding, self.bits)
 
     def make_toolbox(self) -> base.Toolbox:
         """The run's DEAP toolbox: ``select``, ``mate``, ``mutate(ind, gen)``, ``clone``."""
         tb = base.Toolbox()
         tb.register("clone", copy.deepcopy)
-        if self.selection == "tournament":
+        selection, crossover = self._operators()
+        if selection == "tournament":
             tb.register("select", tools.selTournament, tournsize=int(self.tournsize))
         else:
             tb.register("select", sel_roulette_min)
-        if self.crossover == "blend":
+        if crossover == "blend":
             tb.register("mate", tools.cxBlend, alpha=float(self.alpha))
-        else:
+        elif crossover == "sbx":
             tb.register("mate", tools.cxSimulatedBinaryBounded, eta=float(self.eta), low=0.0, up=1.0)
-        indpb = 1.0 / self.space.dim if self.indpb is None else float(self.indpb)
-        tb.register("mutate", mut_nonuniform, ngen=max(int(self.generations), 1), b=float(self.mutation_b),
-                    low=0.0, high=1.0, indpb=indpb)
+        else:
+            tb.register("mate", tools.cxOnePoint)
+        length = self.coding().length
+        indpb = 1.0 / length if self.indpb is None else float(self.indpb)
+        if self.encoding == "binary":
+            tb.register("mutate", mut_flip_bit, indpb=indpb)
+        else:
+            tb.register("mutate", mut_nonuniform, ngen=max(int(self.generations), 1), b=float(self.mutation_b),
+                        low=0.0, high=1.0, indpb=indpb)
         return tb
 
     # --- checkpoint ------------------------------------------------------------------------------------
@@ -387,7 +419,7 @@ class GeneticTuner:
         if differ:
             raise ConfigError(f"GA checkpoint {path} was made with other settings ({', '.join(differ)}); "
                               f"resume with the same settings or start a new run")
-        return restore_checkpoint(state, path, self.space.dim)
+        return restore_checkpoint(state, path, self.space.dim, self.coding().length)
 
     # --- run -------------------------------------------------------------------------------------------
     def run(self, resume: bool = False) -> TuneResult:
@@ -400,8 +432,9 @@ class GeneticTuner:
         t_start = time.perf_counter()
         settings = self._settings()
         space, n_pop, ngen = self.space, int(self.population), int(self.generations)
+        coding = self.coding()
         tb = self.make_toolbox()
-        hof = tools.HallOfFame(int(self.hof_size), similar=lambda a, b: space.key(a) == space.key(b))
+        hof = tools.HallOfFame(int(self.hof_size), similar=lambda a, b: coding.key(a) == coding.key(b))
         stats = tools.Statistics(key=lambda ind: ind.fitness.values[0])
         for name, fn in (("min", fmin), ("mean", fmean), ("max", fmax), ("std", fstd)):
             stats.register(name, fn)
@@ -455,7 +488,7 @@ class GeneticTuner:
                     if g == 0:
                         elites: list[Individual] = []
                         vectors = [list(v) for v in settings["initial"]]
-                        vectors += [[random.random() for _ in range(space.dim)] for _ in range(n_pop - len(vectors))]
+                        vectors += [coding.random() for _ in range(n_pop - len(vectors))]
                         offspring = [Individual(v) for v in vectors]
                     else:
                         elites = [tb.clone(h) for h in hof[: int(self.hof_size)]]
@@ -472,7 +505,7 @@ class GeneticTuner:
                                 del ind.fitness.values
                 invalid = [ind for ind in offspring if not ind.fitness.valid]
                 n_rows = len(evaluator.rows)
-                fits, stop = evaluator.evaluate([list(ind) for ind in invalid], gen=g)
+                fits, stop = evaluator.evaluate([coding.unit(ind) for ind in invalid], gen=g)
                 for ind, fit in zip(invalid, fits):
                     if fit is not None:
                         ind.fitness.values = (fit,)
@@ -507,12 +540,12 @@ class GeneticTuner:
         self.hall_of_fame_, self.logbook_, self.population_ = hof, logbook, pop
         best = hof[0] if len(hof) else None
         self.result_ = TuneResult(
-            best_params=space.decode(best) if best is not None else None,
+            best_params=coding.decode(best) if best is not None else None,
             best_fitness=best.fitness.values[0] if best is not None else math.inf,
-            best_vector=list(best) if best is not None else None,
+            best_vector=coding.unit(best) if best is not None else None,
             logbook=logbook_frame(list(logbook)),
             evaluations=evaluations_frame(evaluator.rows, space),
             stopped_because=stop or "generations", strategy="ga",
-            hall_of_fame=[(space.decode(h), h.fitness.values[0]) for h in hof],
+            hall_of_fame=[(coding.decode(h), h.fitness.values[0]) for h in hof],
             n_evals=evaluator.n_calls, seconds=elapsed())
         return self.result_

@@ -54,6 +54,7 @@ _TABULAR_DEFAULTS = {
             Param("model__max_leaf_nodes", "int", 7, 63),
             Param("model__l2_regularization", "float", 0.0, 1.0),
             Param("model__max_iter", "int", 100, 500)),
+    "ols": (),  # ordinary least squares has no settings: only lags and preprocessing are tuned
 }
 
 

@@ -237,7 +237,8 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
         if name == "ga":
             ga = GeneticTuner(space, objective, population=t["population"], generations=t["generations"],
                               cxpb=float(t["cxpb"]), mutpb=float(t["mutpb"]), selection=t["selection"],
-                              crossover=t["crossover"], hof_size=elites(t["population"]),
+                              crossover=t["crossover"], encoding=t["encoding"], bits=t["bits"],
+                              hof_size=elites(t["population"]),
                               seed=pipeline.seed, workers=t["workers"],
                               scheduler=scheduler, checkpoint=out / "checkpoint.json", max_evals=max_evals,
                               time_limit=time_limit, initial=seeds, context=context, log=log)
