@@ -122,7 +122,7 @@ def test_resample_draws_real_windows_unchanged():
 
 
 def test_generators_are_fitted_once_per_sequences(monkeypatch):
-    import wq.augment.base as base
+    import wq.augment.registry as base
 
     fitted = []
     real_make = base.make_generator

@@ -18,8 +18,8 @@ import importlib
 # Names are imported on first use (PEP 562): the `wq` command imports this package for its `augment`
 # subcommand, and importing torch and scipy.stats here would add seconds to every other command's start-up.
 _LAZY = {
-    "NotFittedError": "base", "WindowGenerator": "base", "available_generators": "base",
-    "check_windows": "base", "load_generator": "base", "make_generator": "base", "register_generator": "base",
+    "NotFittedError": "base", "WindowGenerator": "base", "available_generators": "registry",
+    "check_windows": "base", "load_generator": "registry", "make_generator": "registry", "generator_from_state": "registry",
     "AdversarialGenerator": "gan", "gradient_penalty": "gan",
     "acf_difference": "quality", "autocorrelation": "quality", "discriminative_score": "quality",
     "persistence_mae": "quality", "predictive_score": "quality", "quality_report": "quality",
@@ -39,7 +39,7 @@ __all__ = [
     "NotFittedError",
     "make_generator",
     "available_generators",
-    "register_generator",
+    "generator_from_state",
     "load_generator",
     "check_windows",
     "AdversarialGenerator",

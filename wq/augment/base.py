@@ -1,4 +1,5 @@
-"""The contract every generator of synthetic training windows follows, and the registry of generators.
+"""The contract every generator of synthetic training windows follows (the registry of generators by name is
+:mod:`wq.augment.registry`).
 
 Data contract: real windows are a float array ``W`` of shape ``(N, L, F)`` -- N windows of L consecutive
 time steps (lags + horizon) of F channels, already min-max scaled on the training part only. A generator
@@ -11,7 +12,7 @@ in ``fit``, so synthetic windows never leave the range of the training data, als
 inverse scaling (min-max scaling is monotone per channel).
 
 Persistence: :meth:`WindowGenerator.save` writes ``generator.json`` (method, settings, fitted numbers,
-loss curves) and ``weights.pt`` (``torch.save`` of a dict of tensors); :meth:`WindowGenerator.load` reads
+loss curves) and ``weights.pt`` (``torch.save`` of a dict of tensors); :func:`wq.augment.registry.load_generator` reads
 them back with ``torch.load(weights_only=True)``, so loading never runs code from the file.
 """
 
@@ -22,29 +23,22 @@ import json
 import math
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from wq.errors import ArtifactError, ConfigError, DataError, WqError
+from wq.errors import ArtifactError, ConfigError, DataError, NotFittedError
 
 __all__ = [
     "WindowGenerator",
     "NotFittedError",
     "check_windows",
-    "make_generator",
-    "available_generators",
-    "register_generator",
-    "load_generator",
+    "read_generator_files",
 ]
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "generator.json"
 WEIGHTS_FILE = "weights.pt"
-
-
-class NotFittedError(WqError):
-    """A generator was used before :meth:`WindowGenerator.fit`."""
 
 
 def check_windows(W: Any, name: str = "W", min_windows: int = 1) -> np.ndarray:
@@ -154,33 +148,28 @@ class WindowGenerator(ABC):
             state["tensors"] = {k: v.detach().cpu().tolist() for k, v in self._tensors().items()}
         return state
 
-    @classmethod
-    def from_state(cls, state: dict[str, Any], tensors: dict[str, Any] | None = None) -> "WindowGenerator":
-        """Rebuild a fitted generator from :meth:`get_state` (tensors inside ``state`` or given apart)."""
+    def _restore(self, state: dict[str, Any], tensors: dict[str, Any] | None = None) -> "WindowGenerator":
+        """Set the fitted numbers of ``state`` (from :meth:`get_state`) on this freshly built generator; used by
+        :func:`wq.augment.registry.generator_from_state`, which builds the generator the state names."""
         import torch
 
         try:
-            if state.get("format") != FORMAT_VERSION:
-                raise ArtifactError(f"generator state: unsupported format {state.get('format')!r}")
-            gen = make_generator(state["method"], **state["config"])
-            if cls is not WindowGenerator and not isinstance(gen, cls):
-                raise ArtifactError(f"generator state holds method {state['method']!r}, not a {cls.__name__}")
             L, F = (int(v) for v in state["window_shape"])
-            gen.window_shape_ = (L, F)
-            gen.data_min_ = np.asarray(state["data_min"], dtype=np.float32).reshape(F)
-            gen.data_max_ = np.asarray(state["data_max"], dtype=np.float32).reshape(F)
-            gen.history_ = {str(k): [float(v) for v in vals] for k, vals in state["history"].items()}
-            gen._set_extra_state(state.get("extra", {}))
+            self.window_shape_ = (L, F)
+            self.data_min_ = np.asarray(state["data_min"], dtype=np.float32).reshape(F)
+            self.data_max_ = np.asarray(state["data_max"], dtype=np.float32).reshape(F)
+            self.history_ = {str(k): [float(v) for v in vals] for k, vals in state["history"].items()}
+            self._set_extra_state(state.get("extra", {}))
             if tensors is None:
                 if "tensors" not in state:
                     raise ArtifactError("generator state: no tensors given")
                 tensors = {k: torch.tensor(v, dtype=torch.float32) for k, v in state["tensors"].items()}
-            gen._set_tensors(dict(tensors))
+            self._set_tensors(dict(tensors))
         except ArtifactError:
             raise
         except (ConfigError, KeyError, TypeError, ValueError, RuntimeError) as exc:
             raise ArtifactError(f"generator state is invalid or incompatible: {exc}") from exc
-        return gen
+        return self
 
     def save(self, directory: str | Path) -> Path:
         """Write ``generator.json`` (state without tensors) and ``weights.pt`` (tensors) into ``directory``."""
@@ -194,34 +183,6 @@ class WindowGenerator(ABC):
         (directory / CONFIG_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
         return directory
 
-    @classmethod
-    def load(cls, directory: str | Path) -> "WindowGenerator":
-        """Load a generator written by :meth:`save`; weights read with ``torch.load(weights_only=True)``."""
-        import torch
-
-        directory = Path(directory)
-        cfg, wts = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-        for path in (cfg, wts):
-            if not path.is_file():
-                raise ArtifactError(f"{path}: missing generator file")
-        try:
-            state = json.loads(cfg.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ArtifactError(f"{cfg}: not a readable generator file: {exc}") from exc
-        try:
-            tensors = torch.load(wts, map_location="cpu", weights_only=True)
-        except Exception as exc:  # the unpickler raises many types; all mean "not a weights file"
-            from wq.models.base import torch_refusal
-
-            raise ArtifactError(f"{wts}: cannot be loaded as weights (weights_only=True): {torch_refusal(exc)}") from None
-        if not isinstance(state, dict):
-            raise ArtifactError(f"{cfg}: not a generator file (a JSON object is expected)")
-        if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
-            raise ArtifactError(f"{wts}: expected a dict of tensors")
-        try:
-            return cls.from_state(state, tensors)
-        except ArtifactError as exc:
-            raise ArtifactError(f"{directory}: {exc}") from exc
 
     # -- hooks for subclasses ---------------------------------------------------------------------------
     def _validate_settings(self) -> None:
@@ -266,48 +227,28 @@ class WindowGenerator(ABC):
         return f"{type(self).__name__}({args})"
 
 
-# -- registry ---------------------------------------------------------------------------------------------
-_REGISTRY: dict[str, Callable[..., WindowGenerator]] = {}
+def read_generator_files(directory: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The state and tensors a generator's :meth:`WindowGenerator.save` wrote; weights are read with
+    ``torch.load(weights_only=True)``, so reading never runs code from the file."""
+    import torch
 
+    directory = Path(directory)
+    cfg, wts = directory / CONFIG_FILE, directory / WEIGHTS_FILE
+    for path in (cfg, wts):
+        if not path.is_file():
+            raise ArtifactError(f"{path}: missing generator file")
+    try:
+        state = json.loads(cfg.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ArtifactError(f"{cfg}: not a readable generator file: {exc}") from exc
+    try:
+        tensors = torch.load(wts, map_location="cpu", weights_only=True)
+    except Exception as exc:  # the unpickler raises many types; all mean "not a weights file"
+        from wq.models.base import torch_refusal
 
-def register_generator(name: str, factory: Callable[..., WindowGenerator]) -> None:
-    """Register ``factory(**settings) -> WindowGenerator`` under ``name`` (used by make_generator)."""
-    _REGISTRY[name] = factory
-
-
-def _load_builtins() -> None:
-    # The built-in generators register themselves on import; imported lazily to avoid a cycle.
-    from wq.augment import gan, simple, vae  # noqa: F401
-
-
-def available_generators() -> list[str]:
-    """Names accepted by :func:`make_generator`."""
-    _load_builtins()
-    return sorted(_REGISTRY)
-
-
-def make_generator(method: str, **settings: Any) -> WindowGenerator:
-    """Build a generator by name: "gan", "wgan", "wgan-gp", "vae", "jitter" or "scaling".
-
-    Unknown names or settings raise :class:`wq.errors.ConfigError` listing the valid ones.
-    """
-    _load_builtins()
-    if method not in _REGISTRY:
-        raise ConfigError(f"unknown augmentation method {method!r}; valid: {', '.join(sorted(_REGISTRY))}")
-    factory = _REGISTRY[method]
-    target = getattr(factory, "signature_of", factory)
-    params = inspect.signature(target).parameters
-    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        valid = [p for p in params if p not in ("self", "loss")]
-        unknown = sorted(set(settings) - set(params))
-        if unknown:
-            raise ConfigError(
-                f"augmentation method {method!r}: unknown setting(s) {', '.join(unknown)}; "
-                f"valid: {', '.join(valid)}"
-            )
-    return factory(**settings)
-
-
-def load_generator(directory: str | Path) -> WindowGenerator:
-    """Load any generator saved with :meth:`WindowGenerator.save`."""
-    return WindowGenerator.load(directory)
+        raise ArtifactError(f"{wts}: cannot be loaded as weights (weights_only=True): {torch_refusal(exc)}") from None
+    if not isinstance(state, dict):
+        raise ArtifactError(f"{cfg}: not a generator file (a JSON object is expected)")
+    if not isinstance(tensors, dict) or not all(isinstance(v, torch.Tensor) for v in tensors.values()):
+        raise ArtifactError(f"{wts}: expected a dict of tensors")
+    return state, tensors

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F_
 
-from wq.augment.base import WindowGenerator, _check_float, _check_int, register_generator
+from wq.augment.base import WindowGenerator, _check_float, _check_int
 from wq.augment.nets import ConvCritic, RecurrentGenerator, default_hidden, seeded
 from wq.errors import ConfigError
 
@@ -300,17 +300,3 @@ class AdversarialGenerator(WindowGenerator):
         self.generator_.load_state_dict(tensors, strict=True)
         self.generator_.eval()
 
-
-def _registration(loss: str) -> Any:
-    def factory(**settings: Any) -> AdversarialGenerator:
-        if settings.setdefault("loss", loss) != loss:
-            raise ConfigError(f"method {loss!r} cannot take loss={settings['loss']!r}")
-        return AdversarialGenerator(**settings)
-
-    factory.signature_of = AdversarialGenerator  # type: ignore[attr-defined]
-    factory.__doc__ = f"AdversarialGenerator(loss={loss!r}, ...)"
-    return factory
-
-
-for _loss in LOSSES:
-    register_generator(_loss, _registration(_loss))

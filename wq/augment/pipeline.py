@@ -34,7 +34,6 @@ import contextlib
 import copy
 import hashlib
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
@@ -75,7 +74,7 @@ def generator_settings(method: str, epochs: int = 0, settings: Mapping[str, Any]
     """Constructor arguments of ``method``'s generator: ``settings`` plus ``epochs`` when > 0 (learned methods
     only; jitter and scaling have no epochs). Checked by building the generator: unknown methods or settings
     raise :class:`ConfigError` listing the valid ones."""
-    from wq.augment.base import make_generator
+    from wq.augment.registry import make_generator
 
     name, fixed = _GENERATOR.get(method, (method, {}))
     given = dict(settings or {})
@@ -171,7 +170,7 @@ class WindowAugmenter:
     def fit_generator(self, S_train: np.ndarray):
         """The generator fitted on ``S_train`` (from the cache when the same sequences were seen) and whether it
         came from the cache."""
-        from wq.augment.base import make_generator
+        from wq.augment.registry import make_generator
 
         key = (self.method, tuple(sorted(self._settings.items(), key=lambda kv: kv[0])).__repr__(),
                int(self.seed), _fingerprint(S_train))

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from wq.augment.base import WindowGenerator, _check_float, register_generator
+from wq.augment.base import WindowGenerator, _check_float
 
 __all__ = ["Jitter", "MagnitudeScaling"]
 
@@ -77,7 +77,3 @@ class MagnitudeScaling(_Resampler):
     def _perturb(self, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         n, _, F = base.shape
         return base * rng.normal(1.0, float(self.sigma), size=(n, 1, F)).astype(np.float32)
-
-
-register_generator("jitter", Jitter)
-register_generator("scaling", MagnitudeScaling)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from wq.augment.base import WindowGenerator, _check_float, _check_int, register_generator
+from wq.augment.base import WindowGenerator, _check_float, _check_int
 from wq.augment.nets import RecurrentEncoder, RecurrentGenerator, default_hidden, seeded
 
 __all__ = ["WindowVAE"]
@@ -160,6 +160,3 @@ class WindowVAE(WindowGenerator):
             part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
             module.load_state_dict(part, strict=True)
             module.eval()
-
-
-register_generator("vae", WindowVAE)
