@@ -1,3 +1,4 @@
+# size: the artifact format in one place: writing, verifying (checksums, HMAC, shapes) and reading stay symmetric
 """Model artifacts: a directory written atomically and verified against its manifest on load.
 
 Layout of an artifact directory::
@@ -143,6 +144,7 @@ def _version_id(created: _dt.datetime, entries: Mapping[str, Mapping[str, Any]])
     return f"{created.strftime('%Y%m%dT%H%M%SZ')}-{content[:8]}"
 
 
+# size: one transaction: every file, then the manifest and its signature, then the atomic install
 def write_artifact(
     target_dir: str | os.PathLike[str],
     files: Mapping[str, bytes],

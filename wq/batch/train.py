@@ -107,6 +107,7 @@ def _json_number(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+# size: the training steps of an artifact in the order the manifest records them
 def train_artifact(
     pipeline: Any,
     artifact_dir: str | os.PathLike[str],
