@@ -40,7 +40,6 @@ __all__ = [
     "simulate_wetland",
     "simulate_demand",
     "write_samples",
-    "main",
 ]
 
 WETLAND_COLUMNS: tuple[str, ...] = (

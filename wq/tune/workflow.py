@@ -26,7 +26,6 @@ other search settings is refused.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
