@@ -63,7 +63,7 @@ def common_scores(pred: pd.DataFrame, mask: pd.DataFrame | None, q: float, zeros
     return score(ok[keep], q=q, zeros=zeros, observed_mask=mask)
 
 
-def dataset_headline(dataset: str, epochs: int, log) -> pd.DataFrame:
+def dataset_headline(dataset: str, epochs: int, log, peers=PEERS) -> pd.DataFrame:
     from benchmarks.peers import peer_forecasts
     from wq.config import Pipeline
     from wq.evaluate.backtest import evaluate_split, split_point
@@ -87,7 +87,7 @@ def dataset_headline(dataset: str, epochs: int, log) -> pd.DataFrame:
         secs.append({"model": name, "seconds": time.perf_counter() - t0})
         log(f"{dataset}: {name} {time.perf_counter() - t0:.1f} s")
     season = _season(frame)
-    for peer in PEERS:
+    for peer in peers:
         t0 = time.perf_counter()
         try:
             p, _ = peer_forecasts(frame, pipe.targets, pipe.drivers, start, start, n, [peer], season=season,
@@ -141,15 +141,21 @@ def _fmt(x: float) -> str:
     return "" if pd.isna(x) else f"{x:.2f}"
 
 
-def readme(table: pd.DataFrame, choice: pd.DataFrame, meta: dict) -> str:
+def readme(table: pd.DataFrame, choice: pd.DataFrame, runs: list[dict]) -> str:
     lines = ["# Headline: each pipeline's declared model against what a user would pick instead", "",
-             "Produced by `nice -n 10 env OMP_NUM_THREADS=1 python benchmarks/headline.py "
-             f"--epochs {meta['epochs']}{' --choice ' + ','.join(choice['dataset'].unique()) if len(choice) else ''}` "
-             f"({meta['seconds']:.0f} s on {meta['machine']}, {meta['cpus']} CPUs shared with other jobs).", "",
-             "Test MAPE % (pMAPE %, RMSE in the target's units) on each pipeline's own single split (the last 40 % "
-             "of the record), one step ahead, fitted once on the training part; every model scored on the same "
-             "times (`n`). Bold: the lowest MAPE. Declared: the pipeline's `[model] name`. Networks capped at "
-             f"{meta['epochs']} epochs.", ""]
+             "Produced by these runs of `benchmarks/headline.py` (each under `nice -n 10 env OMP_NUM_THREADS=1`, "
+             "on 2 CPUs shared with other jobs):", ""]
+    for r in runs:
+        lines.append(f"- `python benchmarks/headline.py --datasets {','.join(r['datasets'])} --epochs {r['epochs']} "
+                     f"--peers {r.get('peers', ','.join(PEERS))}"
+                     + (f" --choice {r['choice']}" if r.get("choice") else "")
+                     + f"`: {r['seconds'] / 60:.1f} min, finished {r.get('finished', '?')}")
+    epochs = sorted({r["epochs"] for r in runs})
+    lines += ["", "Test MAPE % (pMAPE %, RMSE in the target's units) on each pipeline's own single split (the last "
+              "40 % of the record), one step ahead, fitted once on the training part; every model scored on the "
+              "same times (`n`). Bold: the lowest MAPE. Declared: the pipeline's `[model] name`. Networks capped "
+              f"at {', '.join(map(str, epochs))} epochs (the pipelines declare more, with early stopping). An "
+              "empty cell: that peer was not run on that dataset (see the runs above).", ""]
     cols = ["declared", "hgb", "persistence", "seasonal-naive", "sf-autoets", "sf-autoarima", "mlf-lgbm"]
     lines += ["| dataset / target | declared model | " + " | ".join(cols) + " | n | winner |",
               "|---|---|" + "---|" * (len(cols) + 2)]
@@ -184,18 +190,26 @@ def main(argv=None) -> int:
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--epochs", type=int, default=30)
     ap.add_argument("--choice", default="", help="datasets whose declared model choice is measured (comma-separated)")
+    ap.add_argument("--peers", default=",".join(PEERS), help="peers to run (comma-separated)")
+    ap.add_argument("--readme-only", action="store_true", help="rewrite README.md from the CSVs in --out")
     ap.add_argument("--out", default=str(REPO / "reports" / "benchmarks" / "headline"))
     args = ap.parse_args(argv)
+    out = Path(args.out)
+    if args.readme_only:
+        return write_readme(out)
     import warnings
 
     import torch
 
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore", module="statsforecast")
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    tables, choices, notes = [], [], []
+    notes = []
+    names = [d for d in args.datasets.split(",") if d]
+    # rows of other datasets from earlier runs are kept: a dataset can be rerun alone
+    tables = [_previous(out / "headline.csv", names)]
+    choices = [_previous(out / "choice.csv", names)]
     log = lambda msg: print(msg, flush=True)  # noqa: E731
     from wq.config import Pipeline
 
@@ -205,18 +219,33 @@ def main(argv=None) -> int:
             notes.append(f"{dataset}: skipped, {spec.path} absent")
             log(notes[-1])
             continue
-        tables.append(dataset_headline(dataset, args.epochs, log))
+        tables.append(dataset_headline(dataset, args.epochs, log, [p for p in args.peers.split(",") if p]))
         pd.concat(tables).to_csv(out / "headline.csv", index=False, float_format="%.6g")
         if dataset in args.choice.split(","):
             choices.append(dataset_choice(dataset, args.epochs, log))
             pd.concat(choices).to_csv(out / "choice.csv", index=False, float_format="%.6g")
-    table = pd.concat(tables, ignore_index=True)
-    choice = pd.concat(choices, ignore_index=True) if choices else pd.DataFrame()
-    meta = {"epochs": args.epochs, "seconds": time.perf_counter() - t0, "machine": platform.platform(),
-            "cpus": os.cpu_count(), "datasets": args.datasets.split(","), "notes": notes,
-            "load_average": os.getloadavg()}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
-    (out / "README.md").write_text(readme(table, choice, meta))
+    runs = json.loads((out / "meta.json").read_text()) if (out / "meta.json").exists() else []
+    runs = runs if isinstance(runs, list) else [runs]
+    runs.append({"epochs": args.epochs, "seconds": time.perf_counter() - t0, "machine": platform.platform(),
+                 "cpus": os.cpu_count(), "datasets": names, "peers": args.peers, "choice": args.choice,
+                 "notes": notes, "load_average": os.getloadavg(), "finished": time.strftime("%Y-%m-%d %H:%M")})
+    (out / "meta.json").write_text(json.dumps(runs, indent=1, default=str))
+    return write_readme(out)
+
+
+def _previous(path: Path, rerun: list[str]) -> pd.DataFrame:
+    if not path.exists():
+        return pd.DataFrame()
+    old = pd.read_csv(path)
+    return old[~old["dataset"].isin(rerun)]
+
+
+def write_readme(out: Path) -> int:
+    """README.md from headline.csv, choice.csv and meta.json (the runs that made them)."""
+    table = pd.read_csv(out / "headline.csv")
+    choice = pd.read_csv(out / "choice.csv") if (out / "choice.csv").exists() else pd.DataFrame()
+    runs = json.loads((out / "meta.json").read_text()) if (out / "meta.json").exists() else []
+    (out / "README.md").write_text(readme(table, choice, runs if isinstance(runs, list) else [runs]))
     return 0
 
 
