@@ -79,7 +79,7 @@ class Pipeline(Params):
 
         if not self.targets:
             raise ValueError("[data] target is missing: name the column(s) to forecast")
-        for name in self.models:
+        for name in self.models_used:
             if RECIPES.get(name, {}).get("parts") == "dual" and self.preprocess.wavelet is None:
                 raise ValueError(f"model {name!r} splits the target with the wavelet stage: set [preprocess] "
                                  f"wavelet (or leave {name!r} out)")
@@ -254,6 +254,16 @@ class Pipeline(Params):
     def models(self) -> list[str]:
         """The declared model, then the comparison models, without repeats."""
         return list(dict.fromkeys([self.model.name, *self.compare.models]))
+
+    @property
+    def models_used(self) -> list[str]:
+        """The models of the run and those they are made of: an ensemble's members, auto's candidates."""
+        names = list(self.models)
+        if "auto" in names:
+            names += self.model.candidates
+        if "ensemble" in names:
+            names += self.model.members
+        return list(dict.fromkeys(names))
 
     @property
     def wavelet_mode(self) -> str:

@@ -94,6 +94,19 @@ def search_notes(models: dict) -> list[str]:
             for name, m in models.items() if hasattr(m, "best_params_")]
 
 
+def choice_notes(models: dict) -> list[str]:
+    """One note per ensemble (its weights and their validation numbers) and auto model (what it picked, on
+    which numbers)."""
+    out = []
+    for model in models.values():
+        if hasattr(model, "choice_") or hasattr(model, "weights_"):
+            out.append(model.notes())
+        chosen = getattr(model, "chosen_", None)
+        if chosen is not None and hasattr(chosen, "weights_"):
+            out.append(f"auto's pick: {chosen.notes()}")
+    return out
+
+
 def warning_notes(messages: list[str]) -> list[str]:
     """Report notes for metric warnings (at most :data:`MAX_WARNING_NOTES`, then a count)."""
     notes = [f"Metric warning: {m}" for m in messages[:MAX_WARNING_NOTES]]
@@ -158,6 +171,7 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         *gap_notes(result.metrics, frame, pipeline),
         *warning_notes(metric_warnings),
         *search_notes(result.models),
+        *choice_notes(result.models),
         *(notes_extra or []),
         f"Wall time of the run: {seconds:.1f} s.",
     ]

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from wq.errors import ConfigError
 from wq.estimator import Float, Int, Params, suggest
-from wq.models.params import GASettings, NeuralSettings, TabularSettings, WindowParams
+from wq.models.params import CombineSettings, GASettings, NeuralSettings, TabularSettings, WindowParams
 
 __all__ = ["SplitParams", "ModelParams", "VariantParams", "CompareParams", "EvaluateParams", "AugmentParams",
            "TuneParams", "BatchParams", "DataTable", "TUNABLE"]
@@ -64,7 +64,7 @@ class SplitParams(Params):
     validation: Annotated[Float, Field(ge=0, lt=1)] = 0.2
 
 
-class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings):
+class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings, CombineSettings):
     """``[model]``: the declared model, its window settings and the settings of its components (each
     component takes its own keys; see :func:`wq.models.registry.make_model`)."""
 
@@ -77,6 +77,30 @@ class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings):
         from wq.models.registry import check_name
 
         return _value_error(check_name, value)
+
+    @field_validator("members", "candidates")
+    @classmethod
+    def _members(cls, value: list[str], info) -> list[str]:
+        from wq.models.registry import check_name
+
+        members = info.field_name == "members"
+        what = "ensemble member" if members else "auto candidate"
+        for name in value:
+            if name == "auto" or (members and name == "ensemble"):
+                itself = name == ("ensemble" if members else "auto")
+                raise ValueError(f"{what} {name!r}: {'an ensemble' if members else 'auto'} cannot hold "
+                                 + ("itself" if itself else f"an {name} model"))
+            _value_error(check_name, name)
+        if len(set(value)) != len(value):
+            raise ValueError(f"{value} repeats a model")
+        return value
+
+    @field_validator("auto_metric")
+    @classmethod
+    def _auto_metric(cls, value: str) -> str:
+        from wq.evaluate.metrics import canonical_name
+
+        return _value_error(canonical_name, value)
 
 
 class VariantParams(Params):

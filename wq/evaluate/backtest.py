@@ -56,11 +56,21 @@ def forecast_period(model, frame: pd.DataFrame, start: int, stop: int | None = N
     return forecast_origins(model, frame.iloc[:stop], positions)
 
 
-def forecast_origins(model, frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+def forecast_origins(model, frame: pd.DataFrame, positions: np.ndarray, members: dict | None = None) -> pd.DataFrame:
     """Forecasts of a fitted model from the origins at row ``positions`` (each with its targets inside
-    ``frame``), in one vectorised call; the model's long frame plus the observed value at each valid time."""
+    ``frame``), in one vectorised call; the model's long frame plus the observed value at each valid time.
+    ``members``: a dict that receives, for a combination of models (``predict_members``: the ensemble), the
+    long frame of each member's forecasts by member name."""
     upto = frame.iloc[: int(positions.max()) + model.horizon + 1]
-    values = model.predict_array(upto, upto.index[positions])
+    if members is not None and hasattr(model, "predict_members"):
+        values, parts = model.predict_members(upto, positions)
+        members.update({name: _with_observed(model, frame, positions, v) for name, v in parts.items()})
+    else:
+        values = model.predict_array(upto, upto.index[positions])
+    return _with_observed(model, frame, positions, values)
+
+
+def _with_observed(model, frame: pd.DataFrame, positions: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     out = model.to_long(frame, positions, values)
     obs = frame[model.targets]
     pos_time = frame.index.get_indexer(pd.DatetimeIndex(out["time"]))
@@ -180,7 +190,7 @@ def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: C
     q, zeros = pipeline.evaluate.peak_quantile, pipeline.evaluate.zeros
     preds, metrics, fitted = [], [], {}
     for name in models:
-        fit_seconds, outs = 0.0, []
+        fit_seconds, outs, parts = 0.0, [], {}
         for k, end in enumerate(ends):
             model = pipeline.make_model(name)
             if progress:
@@ -190,16 +200,21 @@ def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: C
             _fit(model, frame.iloc[:end], pipeline.split.validation, progress, _augmenter(augmenter_for, model, name),
                  observed_mask)
             fit_seconds += time.perf_counter() - t0
-            outs.append(forecast_origins(model, frame, np.arange(bounds[k], bounds[k + 1])))
-        out = pd.concat(outs, ignore_index=True)
-        out.insert(0, "model", name)
-        m = score(out, q=q, zeros=zeros, observed_mask=observed_mask, by_step=True)
-        order = {t: i for i, t in enumerate(model.targets)}  # rows: target (pipeline order), then step
-        m = m.sort_values(["target", "step"], key=lambda c: c.map(order) if c.name == "target" else c,
-                          kind="stable")
-        m["fit_seconds"] = fit_seconds
-        preds.append(out)
-        metrics.append(m)
+            got: dict = {}
+            outs.append(forecast_origins(model, frame, np.arange(bounds[k], bounds[k + 1]), members=got))
+            for member, long in got.items():
+                parts.setdefault(f"{name}/{member}", []).append(long)
+        # an ensemble's members' forecasts are kept (and scored) as "ensemble/<member>"
+        for label, out in [(name, pd.concat(outs, ignore_index=True)),
+                           *((lbl, pd.concat(v, ignore_index=True)) for lbl, v in parts.items())]:
+            out.insert(0, "model", label)
+            m = score(out, q=q, zeros=zeros, observed_mask=observed_mask, by_step=True)
+            order = {t: i for i, t in enumerate(model.targets)}  # rows: target (pipeline order), then step
+            m = m.sort_values(["target", "step"], key=lambda c: c.map(order) if c.name == "target" else c,
+                              kind="stable")
+            m["fit_seconds"] = fit_seconds if label == name else 0.0
+            preds.append(out)
+            metrics.append(m)
         fitted[name] = model
     metrics_df = pd.concat(metrics, ignore_index=True)
     return SplitResult(metrics_df[[*METRIC_COLUMNS, *COUNT_COLUMNS]], pd.concat(preds, ignore_index=True), fitted,

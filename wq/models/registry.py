@@ -18,6 +18,9 @@ is a component class plus its ``kind``.
 | ga-bpnn | cleaned target | all drivers | the BPNN, settings chosen by a GA inside ``fit`` |
 | persistence | observed | - | y(t+s) = y(t) |
 | seasonal-naive | observed | - | same phase of the last season |
+| auto-ets, auto-arima, mstl | observed | - | statsforecast, fitted once, filtered causally (``stats`` extra) |
+| ensemble | members' | members' | weighted mean of ``[model] members``, weights on the validation tail |
+| auto | the pick's | the pick's | one of ``[model] candidates``, picked on folds inside the training part |
 
 Loading a saved model of any kind (:func:`load_model`, :func:`model_from_files`) also lives here, so that
 :mod:`wq.models.base` knows no concrete model.
@@ -25,6 +28,7 @@ Loading a saved model of any kind (:func:`load_model`, :func:`model_from_files`)
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -32,7 +36,7 @@ from wq.errors import ArtifactError, ConfigError
 from wq.estimator import suggest
 from wq.models.base import Forecaster, read_directory, read_model_json
 from wq.models.naive import NaiveForecaster
-from wq.models.params import GASettings, NeuralSettings, TabularSettings
+from wq.models.params import DEFAULT_CANDIDATES, DEFAULT_MEMBERS, GASettings, NeuralSettings, TabularSettings
 from wq.models.windowed import WindowForecaster
 
 RECIPES: dict[str, dict] = {
@@ -53,7 +57,9 @@ RECIPES: dict[str, dict] = {
                 "search": "ga"},
 }
 NAIVE = {"persistence": 1, "seasonal-naive": None}
-MODEL_NAMES = tuple(NAIVE) + tuple(RECIPES)
+STATISTICAL = ("auto-ets", "auto-arima", "mstl")
+COMBINED = ("ensemble", "auto")
+MODEL_NAMES = tuple(NAIVE) + tuple(RECIPES) + STATISTICAL + COMBINED
 CLASSES: dict[str, type[Forecaster]] = {"NaiveForecaster": NaiveForecaster, "WindowForecaster": WindowForecaster}
 
 # Settings of [model] that reach each component kind (others are ignored for that kind).
@@ -71,6 +77,8 @@ def model_class(name: str) -> type[Forecaster]:
     """The class of the model called ``name``."""
     if check_name(name) in NAIVE:
         return NaiveForecaster
+    if name in STATISTICAL or name in COMBINED:
+        return _other_class({"ensemble": "EnsembleForecaster", "auto": "AutoForecaster"}.get(name, "StatForecaster"))
     return _ga_class() if RECIPES[name].get("search") == "ga" else WindowForecaster
 
 
@@ -81,9 +89,24 @@ def _ga_class() -> type[Forecaster]:
     return GABPForecaster
 
 
+def _other_class(cls_name: str) -> type[Forecaster]:
+    """The statistical, ensemble and auto classes, imported when needed (statsforecast, scipy)."""
+    if cls_name == "StatForecaster":
+        from wq.models.statistical import StatForecaster
+
+        return StatForecaster
+    if cls_name == "EnsembleForecaster":
+        from wq.models.ensemble import EnsembleForecaster
+
+        return EnsembleForecaster
+    from wq.models.auto import AutoForecaster
+
+    return AutoForecaster
+
+
 def tunable_keys(name: str) -> tuple[str, ...]:
     """The ``[model]`` keys that reach model ``name``'s component and that its recipe does not fix."""
-    if check_name(name) in NAIVE:
+    if check_name(name) in NAIVE or name in STATISTICAL or name in COMBINED:
         return ()
     comp = RECIPES[name]["component"]
     return tuple(k for k in COMPONENT_KEYS[comp["kind"]] if k not in comp)
@@ -115,7 +138,11 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
     seasonal naive (None: from the frequency); ``future_drivers``: drivers known for the target steps at the
     origin (:mod:`wq.data.future`; the naive models ignore them)."""
     model = dict(model or {})
-    if check_name(name) in NAIVE:
+    if check_name(name) in STATISTICAL or name in COMBINED:
+        args = dict(targets=targets, drivers=drivers, calendar=calendar, preprocess=preprocess, model=model,
+                    seed=seed, season=season, holidays=holidays, future_drivers=future_drivers, **window)
+        return _make_other(name, args)
+    if name in NAIVE:
         unknown = sorted(set(window) - {"horizon", "lags", "change"})
         if unknown:
             raise ConfigError(f"make_model: unknown setting(s) {unknown}")
@@ -140,9 +167,47 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
     return model
 
 
+def _make_other(name: str, args: dict) -> Forecaster:
+    """A statistical model, an ensemble (its members made by :func:`make_model` with the same settings) or an
+    auto model (candidates made the same way when it fits)."""
+    model = args["model"]
+    base = {"targets": list(args["targets"]), "seed": args["seed"]}
+    if "horizon" in args:
+        base["horizon"] = args["horizon"]
+    if name in STATISTICAL:
+        obj = _other_class("StatForecaster")(name=name, season=args["season"], **base)
+    elif name == "ensemble":
+        members = [make_model(m, **args) for m in model.get("members", DEFAULT_MEMBERS)]
+        obj = _other_class("EnsembleForecaster")(name=name, members=members,
+                                                 weights=model.get("weights", "inverse-mse"), **base)
+    else:
+        obj = _other_class("AutoForecaster")(
+            name=name, candidates=list(model.get("candidates", DEFAULT_CANDIDATES)),
+            factory=functools.partial(_factory, args), folds=model.get("auto_folds", 2),
+            metric=model.get("auto_metric", "MAPE"), **base)
+    obj.check_params()
+    return obj
+
+
+def _factory(args: dict, name: str) -> Forecaster:
+    """An unfitted ``name`` with the settings ``args`` of :func:`make_model` (auto's candidates)."""
+    return make_model(name, **args)
+
+
 def model_from_files(files: dict[str, bytes]) -> Forecaster:
     """A fitted forecaster of any kind from the files of :meth:`Forecaster.to_files`."""
     state = read_model_json(files)
+    if state.get("class") == "EnsembleForecaster":
+        from wq.models.ensemble import member_files
+
+        members = [model_from_files(f) for f in member_files(files)]
+        return _other_class("EnsembleForecaster").from_members(state["state"], members)
+    if state.get("class") == "AutoForecaster":
+        from wq.models.auto import chosen_files
+
+        return _other_class("AutoForecaster").from_chosen(state["state"], model_from_files(chosen_files(files)))
+    if state.get("class") == "StatForecaster":
+        return _other_class("StatForecaster").from_files(files)
     if state.get("class") == "GABPForecaster":
         return _ga_class().from_files(files)
     cls = CLASSES.get(state.get("class", "")) if "class" in state else model_class(state["model"])
