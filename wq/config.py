@@ -137,7 +137,23 @@ class Pipeline(Params):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Pipeline":
-        """Read and validate a pipeline file (default: :data:`DEFAULT_PIPELINE`)."""
+        """Read and validate a pipeline file.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            A TOML pipeline file (default: :data:`DEFAULT_PIPELINE`, the sample wetland pipeline).
+
+        Returns
+        -------
+        Pipeline
+            Every table typed and checked; relative data paths resolved against the file's folder.
+
+        Raises
+        ------
+        wq.errors.ConfigError
+            One line naming the file, table, key and allowed values, for any bad or unknown setting.
+        """
         path = Path(path) if path else DEFAULT_PIPELINE
         if not path.is_file():
             raise ConfigError(f"pipeline file {path} does not exist")
