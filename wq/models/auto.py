@@ -91,6 +91,9 @@ class AutoForecaster(Forecaster, params=AutoParams):
                 warnings.simplefilter("ignore")
                 m = score(pred, zeros="skip")
             out[name] = float(m[self.metric].mean())
+        hook = getattr(self, "fold_hook", None)  # benchmarks: look at the fold's fitted candidates
+        if hook is not None:
+            hook(fitted, frame, train_end, stop, val_fraction)
         return out
 
     def fit(self, frame: pd.DataFrame, val_fraction: float = 0.2, progress=None) -> "AutoForecaster":

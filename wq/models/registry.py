@@ -145,7 +145,7 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
     seed : int
         Fixes every random draw of fitting.
     season : int, optional
-        Season length of the seasonal naive (None: from the data frequency).
+        Season length of the seasonal naive and the statistical models (None: from the data frequency).
     holidays : str or list of str, optional
         Country code(s) of the public-holiday calendar feature.
     future_drivers : sequence of str
@@ -159,10 +159,8 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
         Unfitted; its parameters already checked (a bad combination fails here, before any data is read).
     """
     model = dict(model or {})
-    if check_name(name) in STATISTICAL or name in COMBINED:
-        args = dict(targets=targets, drivers=drivers, calendar=calendar, preprocess=preprocess, model=model,
-                    seed=seed, season=season, holidays=holidays, future_drivers=future_drivers, **window)
-        return _make_other(name, args)
+    if check_name(name) in STATISTICAL or name in COMBINED:  # the same settings, passed on to the members
+        return _make_other(name, {**{k: v for k, v in locals().items() if k not in ("name", "window")}, **window})
     if name in NAIVE:
         unknown = sorted(set(window) - {"horizon", "lags", "change"})
         if unknown:

@@ -1,0 +1,200 @@
+"""Benchmark of issue 12 items 3, 4 and 6: statistical models, forecast combination and automatic choice.
+
+    nice -n 10 python benchmarks/bench_ensemble.py [--datasets fort_collins,uci_plant,dhi_inflow]
+                                                   [--epochs 150] [--out reports/benchmarks/ensemble]
+
+For each dataset, its pipeline as it is (split, preprocessing, model settings; ``--epochs`` caps the networks'
+maximum epochs, early stopping unchanged), one single split (the last 40 % is the test period, fitted once):
+
+- persistence, the seasonal naive, ``hgb``, ``dwt-pca-lstm`` and the new statistical models ``auto-ets``,
+  ``auto-arima``, ``mstl``, each fitted on the training part (``wq.evaluate.backtest.evaluate_split``);
+- the ``ensemble`` of the default members (dwt-pca-lstm, hgb, auto-ets) with each weighting (equal,
+  inverse-mse, stacked), the weights chosen on the validation tail of the training part, from the very member
+  fits above (the ensemble's own fit would refit the same members with the same seeds);
+- ``auto`` with its default candidates: its pick on 2 rolling-origin folds inside the training part and the
+  pick's test error. On the same folds (the candidates fitted there by ``auto``), each weighting of the ensemble
+  is scored: that validation comparison, never the test period, chose the default weighting.
+
+Writes ensemble.csv (test: dataset, model, target, MAPE, RMSE, n, fit seconds), validation.csv (the weightings
+and auto's candidates on the folds), meta.json (machine, load average before and after) and README.md.
+One torch thread; the machine may be shared (load average recorded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+DATASETS = {"fort_collins": "pipelines/fort_collins.toml", "uci_plant": "pipelines/uci_plant.toml",
+            "dhi_inflow": "pipelines/dhi_inflow.toml"}
+BASE = ["persistence", "seasonal-naive", "hgb", "auto-ets", "auto-arima", "mstl", "dwt-pca-lstm"]
+WEIGHTINGS = ("equal", "inverse-mse", "stacked")
+
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", file=sys.stderr, flush=True)
+
+
+def _scores(pred, label: str, mask=None) -> list[dict]:
+    import warnings
+
+    from wq.evaluate.backtest import score
+
+    pred = pred.copy()
+    pred.insert(0, "model", label)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = score(pred, zeros="skip", observed_mask=mask)
+    return [{"model": label, "target": r.target, "MAPE": r.MAPE, "RMSE": r.RMSE, "n": int(r.n)} for r in m.itertuples()]
+
+
+def ensembles(members, targets, horizon, train, val_fraction, frame, start, stop, mask=None) -> list[dict]:
+    """Each weighting of an ensemble of the fitted ``members``: weights on ``train``'s validation tail, scored on
+    rows [start, stop) of ``frame``."""
+    from wq.evaluate.backtest import forecast_period
+    from wq.models.ensemble import EnsembleForecaster
+
+    rows = []
+    for w in WEIGHTINGS:
+        ens = EnsembleForecaster(members=members, weights=w, targets=targets, horizon=horizon)
+        ens.combine(train, val_fraction)
+        for r in _scores(forecast_period(ens, frame.iloc[:stop], start, stop), f"ensemble ({w})", mask):
+            r["weights"] = " ".join(f"{m.name}={v:.2f}" for m, v in
+                                    zip(members, ens.weights_[targets.index(r["target"])]))
+            rows.append(r)
+    return rows
+
+
+def run_dataset(name: str, path: str, epochs: int) -> tuple[list[dict], list[dict], dict]:
+    from wq.config import Pipeline
+    from wq.evaluate.backtest import evaluate_split, forecast_period, split_point
+    from wq.models.params import DEFAULT_MEMBERS
+    from wq.run import load_frame
+    from wq.seed import seed_everything
+
+    pipe = Pipeline.load(REPO / path).with_params(model__epochs=min(epochs, 300))
+    frame, mask, _ = load_frame(pipe)
+    start = split_point(len(frame), pipe.split.test)
+    train, vf, targets, h = frame.iloc[:start], pipe.split.validation, pipe.targets, pipe.model.horizon
+    seed_everything(pipe.seed)
+    log(f"{name}: {len(frame)} rows, test from {frame.index[start].date()}; fitting {', '.join(BASE)}")
+    res = evaluate_split(pipe, frame, BASE, observed_mask=mask, progress=None)
+    step1 = res.metrics[res.metrics["step"] == 1]
+    test = [{"dataset": name, "model": r.model, "target": r.target, "MAPE": r.MAPE, "RMSE": r.RMSE, "n": int(r.n),
+             "fit_seconds": round(r.fit_seconds, 1)} for r in step1.itertuples()]
+    members = [res.models[m] for m in DEFAULT_MEMBERS]
+    for r in ensembles(members, targets, h, train, vf, frame, start, len(frame), mask):
+        test.append({"dataset": name, **r, "fit_seconds": round(sum(m.fit_seconds_ for m in members), 1)})
+    log(f"{name}: auto (candidates fitted on 2 folds inside the training part)")
+    validation: list[dict] = []
+
+    def hook(fitted, whole, train_end, stop, val_fraction):
+        fold = len({v["fold"] for v in validation})
+        span = f"{whole.index[train_end].date()} .. {whole.index[stop - 1].date()}"
+        for r in ensembles([fitted[m] for m in DEFAULT_MEMBERS], targets, h, whole.iloc[:train_end], val_fraction,
+                           whole, train_end, stop):
+            validation.append({"dataset": name, "fold": fold, "block": span, **r})
+        for c, model in fitted.items():
+            if c != "ensemble":
+                for r in _scores(forecast_period(model, whole.iloc[:stop], train_end, stop), c):
+                    validation.append({"dataset": name, "fold": fold, "block": span, **r})
+
+    seed_everything(pipe.seed)
+    auto = pipe.make_model("auto")
+    auto.fold_hook = hook
+    t0 = time.perf_counter()
+    auto.fit(train, val_fraction=vf)
+    seconds = time.perf_counter() - t0
+    for r in _scores(forecast_period(auto, frame, start), f"auto (picked {auto.choice_['picked']})", mask):
+        test.append({"dataset": name, **r, "fit_seconds": round(seconds, 1)})
+    return test, validation, {"auto": auto.choice_, "auto_note": auto.notes(),
+                              "chosen": {m: getattr(res.models[m], "chosen", None) for m in BASE
+                                         if hasattr(res.models[m], "fits_")}}
+
+
+def _fmt(v: float) -> str:
+    return "nan" if v != v else f"{v:.4g}"
+
+
+def write_readme(out: Path, test, validation, info: dict, meta: dict, epochs: int) -> None:
+    lines = ["# Statistical models, forecast combination and automatic choice (issue 12 items 3, 4, 6)", "",
+             f"`nice -n 10 python benchmarks/bench_ensemble.py --epochs {epochs}`; machine: {meta['machine']}, "
+             f"{meta['cpus']} CPUs, load average {meta['load_before'][0]:.1f} before and {meta['load_after'][0]:.1f} "
+             f"after (a shared machine: fit seconds are noisy). Networks capped at {epochs} epochs (early stopping "
+             f"as in the pipelines{'; the pipelines say 300' if epochs < 300 else ''}). Wall time "
+             f"{meta['seconds'] / 60:.1f} min.", "",
+             "Single split per pipeline: the last 40 % of each record is the test period, every model fitted once "
+             "on the rest (nothing refitted, nothing tuned on the test period), one-step forecasts. The ensemble's "
+             "members are dwt-pca-lstm, hgb and auto-ets; its weights come from the validation tail of the "
+             "training part. `auto` picks among persistence, seasonal-naive, hgb, auto-ets, dwt-pca-lstm and the "
+             "ensemble on 2 rolling-origin folds inside the training part.", "", "## Test period", ""]
+    for ds in dict.fromkeys(t.dataset for t in test.itertuples()):
+        sub = test[test["dataset"] == ds]
+        targets = list(dict.fromkeys(sub["target"]))
+        lines += [f"### {ds}", "", "| model | " + " | ".join(f"{t} MAPE % | {t} RMSE" for t in targets)
+                  + " | fit s |", "|---" * (2 * len(targets) + 2) + "|"]
+        for model in dict.fromkeys(sub["model"]):
+            rs = sub[sub["model"] == model].set_index("target")
+            cells = " | ".join(f"{_fmt(rs.loc[t, 'MAPE'])} | {_fmt(rs.loc[t, 'RMSE'])}" if t in rs.index else "- | -"
+                               for t in targets)
+            lines.append(f"| {model} | {cells} | {rs['fit_seconds'].iloc[0]} |")
+        lines += ["", info[ds]["auto_note"], "",
+                  "Statistical models chosen: " + "; ".join(f"{m} {c}" for m, c in info[ds]["chosen"].items()), ""]
+    lines += ["## Validation folds (inside the training part): which weighting", "",
+              "Mean over the 2 folds and the targets of MAPE (%) of each weighting and of the members alone; "
+              "this, not the test period, chose the default weighting.", "",
+              "| dataset | " + " | ".join(["equal", "inverse-mse", "stacked", "dwt-pca-lstm", "hgb", "auto-ets"])
+              + " |", "|---" * 7 + "|"]
+    for ds in dict.fromkeys(validation["dataset"]):
+        sub = validation[validation["dataset"] == ds]
+        cells = []
+        for label in [f"ensemble ({w})" for w in WEIGHTINGS] + ["dwt-pca-lstm", "hgb", "auto-ets"]:
+            cells.append(_fmt(sub[sub["model"] == label]["MAPE"].mean()))
+        lines.append(f"| {ds} | " + " | ".join(cells) + " |")
+    ranks = validation[validation["model"].str.startswith("ensemble")].groupby(["dataset", "fold", "target"])["MAPE"].rank()
+    mean_rank = ranks.groupby(validation.loc[ranks.index, "model"]).mean()
+    lines += ["", "Mean rank of each weighting over datasets, folds and targets (1 = best): "
+              + ", ".join(f"{m} {v:.2f}" for m, v in mean_rank.sort_values().items()) + ".", ""]
+    (out / "README.md").write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    import pandas as pd
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--epochs", type=int, default=150)
+    parser.add_argument("--out", default=str(REPO / "reports/benchmarks/ensemble"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_before": os.getloadavg()}
+    t0 = time.perf_counter()
+    test, validation, info = [], [], {}
+    for ds in args.datasets.split(","):
+        t, v, i = run_dataset(ds, DATASETS[ds], args.epochs)
+        test += t
+        validation += v
+        info[ds] = i
+        pd.DataFrame(test).to_csv(out / "ensemble.csv", index=False, float_format="%.6g")
+        pd.DataFrame(validation).to_csv(out / "validation.csv", index=False, float_format="%.6g")
+    meta.update({"load_after": os.getloadavg(), "seconds": time.perf_counter() - t0, "epochs": args.epochs,
+                 "auto": {k: v["auto"] for k, v in info.items()}})
+    (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    write_readme(out, pd.DataFrame(test), pd.DataFrame(validation), info, meta, args.epochs)
+    log(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
