@@ -45,6 +45,8 @@ class NeuralSettings(Params):
     batch: Annotated[Int, Field(ge=1, description="mini-batch size")] = 64
     lr: Annotated[Float, Field(gt=0, le=1, description="Adam learning rate")] = 1e-3
     device: Literal["cpu", "cuda"] = "cpu"
+    seeds: Annotated[Int, Field(ge=1, le=64, description="seed ensemble: networks trained as one batched network, "
+                                                          "their forecasts averaged")] = 1
 
 
 class NeuralParams(NeuralSettings):
