@@ -11,6 +11,8 @@ maximum epochs, early stopping unchanged), one single split (the last 40 % is th
 - the ``ensemble`` of the default members (dwt-pca-lstm, hgb, auto-ets) with each weighting (equal,
   inverse-mse, stacked), the weights chosen on the validation tail of the training part, from the very member
   fits above (the ensemble's own fit would refit the same members with the same seeds);
+- seed ensembles (``--seeds-only``): dwt-pca-lstm on Fort Collins with ``seeds = 8`` (one batched network)
+  against one network, the same fixed epochs, fit time ratio with the load average at each fit;
 - ``auto`` with its default candidates: its pick on 2 rolling-origin folds inside the training part and the
   pick's test error. On the same folds (the candidates fitted there by ``auto``), each weighting of the ensemble
   is scored: that validation comparison, never the test period, chose the default weighting.
@@ -163,7 +165,68 @@ def write_readme(out: Path, test, validation, info: dict, meta: dict, epochs: in
     mean_rank = ranks.groupby(validation.loc[ranks.index, "model"]).mean()
     lines += ["", "Mean rank of each weighting over datasets, folds and targets (1 = best): "
               + ", ".join(f"{m} {v:.2f}" for m, v in mean_rank.sort_values().items()) + ".", ""]
-    (out / "README.md").write_text("\n".join(lines))
+    seeds = (out / "README.md").read_text().split("## Seed ensembles") if (out / "README.md").exists() else [""]
+    tail = "## Seed ensembles" + seeds[1] if len(seeds) > 1 else ""
+    (out / "README.md").write_text("\n".join(lines) + ("\n" + tail if tail else ""))
+
+
+def seeds_part(out: Path, epochs: int, repeats: int) -> None:
+    """Fit time of dwt-pca-lstm on Fort Collins with seeds = 1 and seeds = 8 (the same fixed number of epochs:
+    no early stopping, so both do the same work per seed), alternating, ``repeats`` times each; the load average
+    at each fit; writes seeds.csv and the README's "Seed ensembles" section."""
+    import pandas as pd
+
+    from wq.config import Pipeline
+    from wq.evaluate.backtest import forecast_period, split_point
+    from wq.run import load_frame
+
+    pipe = Pipeline.load(REPO / DATASETS["fort_collins"]).with_params(model__epochs=epochs, model__patience=10_000)
+    frame, mask, _ = load_frame(pipe)
+    start = split_point(len(frame), pipe.split.test)
+    rows = []
+    for rep in range(repeats):
+        for k in (1, 8):
+            model = pipe.with_params(model__seeds=k).make_model("dwt-pca-lstm")
+            load = os.getloadavg()[0]
+            t0 = time.perf_counter()
+            model.fit(frame.iloc[:start], val_fraction=pipe.split.validation)
+            seconds = time.perf_counter() - t0
+            r = _scores(forecast_period(model, frame, start), "dwt-pca-lstm", mask)[0]
+            network = sum(comp.fit_seconds_ for *_, comp in model.components_)  # training loops only
+            rows.append({"repeat": rep, "seeds": k, "epochs": epochs, "fit_seconds": round(seconds, 2),
+                         "network_seconds": round(network, 2),
+                         "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
+                         "test_MAPE": r["MAPE"], "test_RMSE": r["RMSE"]})
+            log(f"seeds {k}: {seconds:.1f} s, load {load:.1f}")
+    pd.DataFrame(rows).to_csv(out / "seeds.csv", index=False, float_format="%.6g")
+    seeds_section(out)
+
+
+def seeds_section(out: Path) -> None:
+    """The README's "Seed ensembles" section from seeds.csv (replacing the section when there is one)."""
+    import pandas as pd
+
+    df = pd.read_csv(out / "seeds.csv")
+    epochs, repeats = int(df["epochs"].iloc[0]), int(df["repeat"].max()) + 1
+    med = df.groupby("seeds")["fit_seconds"].median()
+    net = df.groupby("seeds")["network_seconds"].median()
+    mape = df.groupby("seeds")["test_MAPE"].mean()
+    section = ["## Seed ensembles: 8 seeds as one batched network", "",
+               f"`nice -n 10 python benchmarks/bench_ensemble.py --seeds-only --seed-epochs {epochs}`: dwt-pca-lstm on "
+               f"Fort Collins, {epochs} epochs exactly (no early stopping, so the work per seed is fixed), "
+               f"{repeats} alternating repeats (seeds.csv).", "",
+               "| seeds | median fit s (whole model) | median s in the training loops | test MAPE % (mean) | "
+               "load average at the fits |", "|---|---|---|---|---|"]
+    for k in (1, 8):
+        sub = df[df["seeds"] == k]
+        section.append(f"| {k} | {med[k]:.1f} | {net[k]:.1f} | {mape[k]:.3g} | {', '.join(f'{v:.1f}' for v in sub['load_before'])} |")
+    section += ["", f"Fit time ratio 8 seeds / 1 network: **{med[8] / med[1]:.2f}** for the whole model (preprocessing "
+                f"included), **{net[8] / net[1]:.2f}** for the training loops alone (the goal: at most 2). The single "
+                f"network is torch's nn.LSTM; the 8 seeds are wq's batched cell (wq/models/seeds.py).", ""]
+    readme = out / "README.md"
+    text = readme.read_text() if readme.exists() else "# Ensemble benchmark\n"
+    head = text.split("## Seed ensembles")[0].rstrip() + "\n\n"
+    readme.write_text(head + "\n".join(section))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -174,10 +237,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--epochs", type=int, default=150)
     parser.add_argument("--out", default=str(REPO / "reports/benchmarks/ensemble"))
+    parser.add_argument("--seeds-only", action="store_true", help="only the 8-seed vs 1-seed fit time")
+    parser.add_argument("--seed-epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--seeds-readme", action="store_true", help="only rewrite the README's seeds section")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.seeds_only:
+        seeds_part(out, args.seed_epochs, args.repeats)
+        return 0
+    if args.seeds_readme:
+        seeds_section(out)
+        return 0
     meta = {"machine": platform.platform(), "cpus": os.cpu_count(), "load_before": os.getloadavg()}
     t0 = time.perf_counter()
     test, validation, info = [], [], {}
