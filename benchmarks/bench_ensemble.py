@@ -122,6 +122,51 @@ def run_dataset(name: str, path: str, epochs: int) -> tuple[list[dict], list[dic
                                          if hasattr(res.models[m], "fits_")}}
 
 
+def redo(out: Path, models: list[str], datasets: list[str], epochs: int) -> None:
+    """Fit ``models`` again on each dataset's split (e.g. after a fix), replace their rows in ensemble.csv and
+    the statistical models' labels in meta.json, and write the README again."""
+    import pandas as pd
+
+    from wq.config import Pipeline
+    from wq.evaluate.backtest import evaluate_split
+    from wq.run import load_frame
+    from wq.seed import seed_everything
+
+    test = pd.read_csv(out / "ensemble.csv")
+    meta = json.loads((out / "meta.json").read_text())
+    meta.setdefault("chosen", {})
+    for ds in datasets:
+        pipe = Pipeline.load(REPO / DATASETS[ds]).with_params(model__epochs=min(epochs, 300))
+        frame, mask, _ = load_frame(pipe)
+        seed_everything(pipe.seed)
+        log(f"{ds}: fitting {', '.join(models)} again")
+        res = evaluate_split(pipe, frame, models, observed_mask=mask)
+        step1 = res.metrics[res.metrics["step"] == 1]
+        rows = {(r.model, r.target): r for r in step1.itertuples()}
+        for i in test.index[(test["dataset"] == ds) & test["model"].isin(models)]:
+            r = rows[(test.at[i, "model"], test.at[i, "target"])]
+            test.loc[i, ["MAPE", "RMSE", "n", "fit_seconds"]] = [r.MAPE, r.RMSE, int(r.n), round(r.fit_seconds, 1)]
+        chosen = meta["chosen"].setdefault(ds, {})
+        chosen.update({m: res.models[m].chosen for m in models if hasattr(res.models[m], "fits_")})
+    meta["redone"] = sorted(set(meta.get("redone", [])) | set(models))
+    test.to_csv(out / "ensemble.csv", index=False, float_format="%.6g")
+    (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
+    render(out)
+
+
+def render(out: Path) -> None:
+    """README.md from ensemble.csv, validation.csv and meta.json."""
+    import pandas as pd
+
+    from wq.models.auto import choice_note
+
+    meta = json.loads((out / "meta.json").read_text())
+    info = {ds: {"auto_note": choice_note(c), "chosen": meta.get("chosen", {}).get(ds, {})}
+            for ds, c in meta["auto"].items()}
+    write_readme(out, pd.read_csv(out / "ensemble.csv"), pd.read_csv(out / "validation.csv"), info, meta,
+                 int(meta["epochs"]))
+
+
 def _fmt(v: float) -> str:
     return "nan" if v != v else f"{v:.4g}"
 
@@ -149,7 +194,8 @@ def write_readme(out: Path, test, validation, info: dict, meta: dict, epochs: in
                                for t in targets)
             lines.append(f"| {model} | {cells} | {rs['fit_seconds'].iloc[0]} |")
         lines += ["", info[ds]["auto_note"], "",
-                  "Statistical models chosen: " + "; ".join(f"{m} {c}" for m, c in info[ds]["chosen"].items()), ""]
+                  "Statistical models chosen (per target): "
+                  + "; ".join(f"{m} {', '.join(c)}" for m, c in info[ds]["chosen"].items()), ""]
     lines += ["## Validation folds (inside the training part): which weighting", "",
               "Mean over the 2 folds and the targets of MAPE (%) of each weighting and of the members alone; "
               "this, not the test period, chose the default weighting.", "",
@@ -241,12 +287,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed-epochs", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seeds-readme", action="store_true", help="only rewrite the README's seeds section")
+    parser.add_argument("--redo", default="", help="fit these models again and replace their rows")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.seeds_only:
         seeds_part(out, args.seed_epochs, args.repeats)
+        return 0
+    if args.redo:
+        redo(out, args.redo.split(","), args.datasets.split(","), args.epochs)
         return 0
     if args.seeds_readme:
         seeds_section(out)
@@ -262,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
         pd.DataFrame(test).to_csv(out / "ensemble.csv", index=False, float_format="%.6g")
         pd.DataFrame(validation).to_csv(out / "validation.csv", index=False, float_format="%.6g")
     meta.update({"load_after": os.getloadavg(), "seconds": time.perf_counter() - t0, "epochs": args.epochs,
-                 "auto": {k: v["auto"] for k, v in info.items()}})
+                 "auto": {k: v["auto"] for k, v in info.items()},
+                 "chosen": {k: v["chosen"] for k, v in info.items()}})
     (out / "meta.json").write_text(json.dumps(meta, indent=1, default=str))
     write_readme(out, pd.DataFrame(test), pd.DataFrame(validation), info, meta, args.epochs)
     log(f"wrote {out}")

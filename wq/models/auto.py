@@ -133,13 +133,7 @@ class AutoForecaster(Forecaster, params=AutoParams):
 
     def notes(self) -> str:
         """One line for the report: what was picked, on which numbers."""
-        c = self.choice_
-        shown = "; ".join(f"{n} {v:.4g}" for n, v in sorted(c["mean"].items(), key=lambda kv: kv[1]))
-        left = [n for n in c["scores"] if n not in c["mean"]]
-        spans = ", ".join(f"{a[:10]} .. {b[:10]}" for a, b in c["folds"])
-        return (f"{self.name}: picked {c['picked']} by validation {c['metric']} (mean of {len(c['folds'])} "
-                f"rolling-origin folds inside the training part, each fitted on the rows before its block; blocks "
-                f"ending {spans}): {shown}" + (f"; not scored: {', '.join(left)}" if left else "") + ".")
+        return choice_note(self.choice_, self.name)
 
     # -- persistence ----------------------------------------------------------------------------------------
     def get_state(self) -> dict:
@@ -167,6 +161,16 @@ class AutoForecaster(Forecaster, params=AutoParams):
         obj._adopt()
         obj.fit_seconds_ = float(state.get("fit_seconds", 0.0))
         return obj
+
+
+def choice_note(c: dict, name: str = "auto") -> str:
+    """The report's line for a choice (:attr:`AutoForecaster.choice_`): what was picked, on which numbers."""
+    shown = "; ".join(f"{n} {v:.4g}" for n, v in sorted(c["mean"].items(), key=lambda kv: kv[1]))
+    left = [n for n in c["scores"] if n not in c["mean"]]
+    spans = ", ".join(f"{a[:10]} .. {b[:10]}" for a, b in c["folds"])
+    return (f"{name}: picked {c['picked']} by validation {c['metric']} (mean of {len(c['folds'])} "
+            f"rolling-origin folds inside the training part, each fitted on the rows before its block; blocks "
+            f"ending {spans}): {shown}" + (f"; not scored: {', '.join(left)}" if left else "") + ".")
 
 
 def chosen_files(files: dict[str, bytes]) -> dict[str, bytes]:

@@ -9,11 +9,12 @@ origin (``[evaluate] refit_every`` refits, as for every model):
 - ``auto-ets``: AutoETS; one pass of the ETS filter with the fitted parameters and initial state over the
   series up to the last origin gives the state at every origin, and the ``horizon``-step forecast is projected
   from each state (statsforecast's own filter and forecast recursion). Fully JSON: parameters and initial state.
-- ``auto-arima``: AutoARIMA; its orders and coefficients are fixed and the series up to the last origin is
-  filtered with them (statsforecast's ``forward``; the conditional-sum-of-squares recursion): the one-step
-  forecast of every row comes from one pass. With ``horizon > 1`` each origin is filtered from the start separately (fixed coefficients, no
-  refit; slower). The saved JSON holds the orders, coefficients and the fitting rows (the drift term, when
-  chosen, is defined on them).
+- ``auto-arima``: AutoARIMA; with its coefficients fixed, one pass of the Kalman filter over the series (less
+  its intercept and drift line) in statsforecast's state-space form gives the filtered state at every origin,
+  and the ``horizon`` steps are projected from it. (statsforecast's ``forward`` reports standardised
+  innovations, whose "fitted" values lean on the row itself by ~1e-6; its conditional-sum-of-squares recursion
+  diverges for the non-invertible MA terms AutoARIMA can choose.) Fully JSON: the state-space polynomials and
+  the mean line.
 - ``mstl``: MSTL decomposition of the fitting rows; its seasonal profiles (the last cycle of each seasonal
   component, which is how MSTL forecasts them) are held fixed, and an AutoETS without season on the series less
   those profiles forecasts the rest, filtered causally as ``auto-ets``. (statsforecast's own MSTL ``forward``
@@ -104,38 +105,52 @@ def _fit_ets(y: np.ndarray, season: int, model: str = "ZZZ") -> dict:
 
 # -- ARIMA ----------------------------------------------------------------------------------------------------
 def _arima_spec(model: dict) -> dict:
-    xreg = model.get("xreg")
-    return {"arma": [int(v) for v in model["arma"]], "coef": [[k, float(v)] for k, v in model["coef"].items()],
-            "sigma2": float(model["sigma2"]), "x": [float(v) for v in model["x"]],
-            "xreg": None if xreg is None else np.asarray(xreg, dtype=np.float64).tolist(),
-            "method": "ARIMA" + str(tuple(model["arma"][i] for i in (0, 5, 1)))
-                      + (str(tuple(model["arma"][i] for i in (2, 6, 3))) + f"[{model['arma'][4]}]"
-                         if model["arma"][4] > 1 and any(model["arma"][i] for i in (2, 3, 6)) else "")}
-
-
-def _arima_model(spec: dict) -> dict:
-    xreg = spec["xreg"]
-    return {"arma": list(spec["arma"]), "coef": {k: v for k, v in spec["coef"]}, "sigma2": spec["sigma2"],
-            "x": np.asarray(spec["x"], dtype=np.float64), "lambda": None,
-            "xreg": None if xreg is None else np.asarray(xreg, dtype=np.float64)}
+    """The JSON of a fitted ARIMA: its state-space polynomials (phi, theta, the differencing Delta), the
+    regression part (intercept; drift as a line in the row position) and a label."""
+    arma, coef = [int(v) for v in model["arma"]], {k: float(v) for k, v in model["coef"].items()}
+    ss = model["model"]
+    drift = [0.0, 0.0]
+    if "drift" in coef:  # statsforecast's drift regressor is a line in the row position: recover it exactly
+        col = np.asarray(model["xreg"], dtype=np.float64)[:, 0]
+        slope, icpt = np.polyfit(np.arange(len(col), dtype=np.float64), col, 1)
+        drift = [float(icpt) * coef["drift"], float(slope) * coef["drift"]]
+    seasonal = arma[4] > 1 and any(arma[i] for i in (2, 3, 6))
+    return {"phi": np.asarray(ss["phi"], dtype=np.float64).tolist(),
+            "theta": np.asarray(ss["theta"], dtype=np.float64).tolist(),
+            "delta": np.asarray(ss["delta"], dtype=np.float64).tolist(),
+            "mean": [coef.get("intercept", 0.0) + drift[0], drift[1]], "coef": coef, "arma": arma,
+            "method": f"ARIMA{(arma[0], arma[5], arma[1])}" + (f"{(arma[2], arma[6], arma[3])}[{arma[4]}]"
+                                                               if seasonal else "")
+                      + (" with drift" if "drift" in coef else "")}
 
 
 def _arima_forecasts(spec: dict, y: np.ndarray, positions: np.ndarray, h: int) -> np.ndarray:
-    """(N, h) forecasts from each origin of ``y`` with the fixed orders and coefficients of ``spec``."""
-    from statsforecast.arima import arima2, forecast_arima
+    """(N, h) forecasts from each origin of ``y`` with the fixed ARIMA of ``spec``: one pass of the Kalman
+    filter (statsforecast's state-space form, the same diffuse start) over the series less its mean line gives
+    the filtered state at every origin; step s is Z T^s of it plus the mean line."""
+    from statsforecast.arima import make_arima
 
-    model = _arima_model(spec)
-    if h == 1:  # one pass of the conditional-sum-of-squares recursion with the fixed coefficients: the one-step
-        # prediction of row p + 1 reads rows <= p (the appended value is never read). Its exact Kalman
-        # counterpart ("ML") lets a row nudge its own prediction by ~1e-6 relative: not causal to the bit.
-        x = np.append(y[: int(positions.max()) + 1], y[int(positions.max())])
-        res = arima2(x=x, model=model, xreg=None, method="CSS")
-        fitted = x - np.asarray(res["residuals"], dtype=np.float64)
-        return fitted[positions + 1][:, None]
-    out = np.full((len(positions), h), np.nan)
-    for i, p in enumerate(positions):
-        res = arima2(x=y[: p + 1].copy(), model=model, xreg=None, method="CSS-ML")
-        out[i] = np.asarray(forecast_arima(res, h=h)["mean"], dtype=np.float64)
+    ss = make_arima(np.asarray(spec["phi"]), np.asarray(spec["theta"]), np.asarray(spec["delta"]))
+    Z, T, V = (np.asarray(ss[k], dtype=np.float64) for k in ("Z", "T", "V"))
+    stop = int(positions.max()) + 1
+    c0, c1 = spec["mean"]
+    e = y[:stop] - (c0 + c1 * np.arange(stop))
+    a, P = np.zeros(len(Z)), np.asarray(ss["Pn"], dtype=np.float64).copy()
+    states = np.empty((stop, len(Z)))
+    for t in range(stop):
+        PZ = P @ Z
+        F = float(Z @ PZ)
+        if F > 1e-12:
+            gain = PZ / F
+            a = a + gain * (e[t] - Z @ a)
+            P = P - np.outer(gain, PZ)
+        states[t] = a
+        a, P = T @ a, T @ P @ T.T + V
+    out = np.empty((len(positions), h))
+    load = Z.copy()
+    for s in range(1, h + 1):
+        load = load @ T  # Z T^s
+        out[:, s - 1] = states[positions] @ load + c0 + c1 * (positions + s)
     return out
 
 
