@@ -44,7 +44,7 @@ class EnsembleParams(HorizonParams):
     name: str = "ensemble"
     targets: list[str] = Field(min_length=1)
     members: list[Any] = Field(min_length=1)
-    weights: Literal["equal", "inverse-mse", "stacked"] = "inverse-mse"
+    weights: Literal["equal", "inverse-mse", "stacked"] = "stacked"
     seed: Annotated[Int, Field(ge=0)] = 0
 
 

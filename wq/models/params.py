@@ -129,7 +129,7 @@ class CombineSettings(Params):
     rolling-origin folds inside the training part and the metric it picks by."""
 
     members: list[str] = Field(default_factory=lambda: list(DEFAULT_MEMBERS), min_length=1)
-    weights: Literal["equal", "inverse-mse", "stacked"] = "inverse-mse"
+    weights: Literal["equal", "inverse-mse", "stacked"] = "stacked"
     candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES), min_length=1)
     auto_folds: Annotated[Int, Field(ge=1, description="auto: rolling-origin folds inside the training part")] = 2
     auto_metric: str = "MAPE"

@@ -198,7 +198,7 @@ def _make_other(name: str, args: dict) -> Forecaster:
     elif name == "ensemble":
         members = [make_model(m, **args) for m in model.get("members", DEFAULT_MEMBERS)]
         obj = _other_class("EnsembleForecaster")(name=name, members=members,
-                                                 weights=model.get("weights", "inverse-mse"), **base)
+                                                 weights=model.get("weights", "stacked"), **base)
     else:
         obj = _other_class("AutoForecaster")(
             name=name, candidates=list(model.get("candidates", DEFAULT_CANDIDATES)),
