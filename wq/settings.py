@@ -201,7 +201,8 @@ class TuneParams(Params):
     """``[tune]``: the search (:mod:`wq.tune`): strategy, GA sizes and operators, folds, metric, budget.
     ``encoding``: the GA's chromosomes, ``real`` genes or ``binary`` strings of ``bits`` bits per setting
     (:mod:`wq.tune.encoding`); ``selection`` / ``crossover`` unset: the encoding's classic operators
-    (real: tournament, blend; binary: roulette, one-point)."""
+    (real: tournament, blend; binary: roulette, one-point). ``fidelity`` < 1 screens each GA generation with
+    short training and trains only the best ``survivors`` fraction in full (:mod:`wq.tune.fidelity`)."""
 
     strategy: Literal["ga", "random", "optuna", "all"] = "ga"
     population: Annotated[Int, Field(ge=2)] = 12
@@ -218,6 +219,10 @@ class TuneParams(Params):
     max_evals: Annotated[Int, Field(ge=0, description="0: no limit")] = 0
     time_limit: Annotated[Float, Field(ge=0, description="seconds; 0: no limit")] = 0.0
     epochs: Annotated[Int, Field(ge=0, description="maximum epochs while tuning; 0: [model] epochs")] = 0
+    fidelity: Annotated[Float, Field(gt=0, le=1, description=(
+        "GA screening: each generation is first trained with this fraction of the epochs and of the first "
+        "fold's training rows, full training only for the best 'survivors'; 1: no screening"))] = 1.0
+    survivors: Annotated[Float, Field(gt=0, le=1, description="fraction of a screened generation trained in full")] = 0.5
     space: dict[str, Any] = {}
 
     @model_validator(mode="after")
