@@ -176,6 +176,10 @@ def train_artifact(
             "data_notes": [str(n) for n in notes],
         },
     }
+    if pipeline.evaluate.levels:
+        from wq.batch.probabilistic import conformal_meta
+
+        meta["conformal"] = conformal_meta(model, frame, val_fraction, observed)
     files = artifact_files(model, pipeline.to_toml())
     target.parent.mkdir(parents=True, exist_ok=True)
     path = write_artifact(target, files, meta, overwrite=overwrite)
