@@ -14,9 +14,11 @@ Choice of the default method on validation only: the validation tail of each mod
 two halves by time; intervals calibrated on the first half (split) or starting from it (ACI) are scored on the
 second half; the method with the smaller mean absolute coverage error over levels, models and targets wins.
 
-Peer: statsforecast's conformal intervals: ``AutoETS(season_length=7, prediction_intervals=ConformalIntervals(
-h=1, n_windows=W))`` fitted on the training part (its conformity scores: absolute errors of W refits at the end
-of the training part, the same validation tail as wq's; W = min(validation rows, --peer-windows)), its
+Peer: statsforecast's conformal intervals: ``AutoETS(season_length=7)`` chooses its ETS form on the training
+part once; that form with ``prediction_intervals=ConformalIntervals(h=1, n_windows=W)`` is fitted on the training
+part (its conformity scores: absolute one-step errors of W refits at the end of the training part, the same
+validation tail as wq's; W = min(validation rows, --peer-windows); the form is fixed so that the W refits fit
+parameters only, as on this shared 2-core machine a form search per window did not finish in time), its
 ``conformal_distribution`` intervals applied to the causal one-step forecasts of the test period with the
 parameters fitted on the training part (statsforecast's ``forward(fitted=True)``); per target, univariate.
 
@@ -46,7 +48,7 @@ from wq.evaluate.probabilistic import brier, brier_skill, crps_pool_each  # noqa
 from wq.run import load_frame  # noqa: E402
 
 DATASETS = {"sample": "pipelines/sample.toml", "uci_plant": "pipelines/uci_plant.toml",
-            "fort_collins": "pipelines/fort_collins.toml", "dhi_inflow": "pipelines/dhi_inflow.toml"}
+            "dhi_inflow": "pipelines/dhi_inflow.toml", "fort_collins": "pipelines/fort_collins.toml"}
 LEVELS = [0.8, 0.95]
 BASELINES = ["persistence", "seasonal-naive", "hgb"]
 
@@ -81,7 +83,10 @@ def peer(y: np.ndarray, fit_end: int, start: int, n_windows: int, limit) -> tupl
     from statsforecast.models import AutoETS
     from statsforecast.utils import ConformalIntervals
 
-    model = AutoETS(season_length=7, prediction_intervals=ConformalIntervals(h=1, n_windows=n_windows))
+    chosen = AutoETS(season_length=7).fit(y[:fit_end]).model_["method"]  # e.g. "ETS(A,Ad,N)", chosen once
+    err, trend, season = chosen[chosen.index("(") + 1:chosen.index(")")].split(",")
+    model = AutoETS(season_length=7, model=err + trend[0] + season, damped=trend.endswith("d"),
+                    prediction_intervals=ConformalIntervals(h=1, n_windows=n_windows))
     model.fit(y[:fit_end])
     mean = np.asarray(model.forward(y=y, h=1, fitted=True)["fitted"], dtype=np.float64)[start:]
     fc = model._conformal_method(fcst={"mean": mean.copy()}, cs=model._cs, level=[int(round(lv * 100)) for lv in LEVELS])
