@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,7 @@ def conformal_meta(model: Any, frame: pd.DataFrame, val_fraction: float, observe
     out: dict[str, dict[str, list[float]]] = {}
     for (target, step), errors in pools.items():
         out.setdefault(target, {})[str(step)] = [float(e) for e in errors]
-    return {"pools": out}
+    return {"pools": out, "fewest": min((len(e) for e in pools.values()), default=0)}
 
 
 def _pools(meta: dict) -> dict[tuple, np.ndarray]:
@@ -52,7 +53,7 @@ def _pools(meta: dict) -> dict[tuple, np.ndarray]:
 def add_probabilistic(bm: Any, rows: pd.DataFrame, frame: pd.DataFrame, store=None) -> pd.DataFrame:
     """``rows`` (store rows of one artifact) with the bound columns and ``p_limit``; unchanged when the
     pipeline sets no levels or the artifact has no validation errors (trained before wq kept them)."""
-    from wq.evaluate.conformal import add_intervals
+    from wq.evaluate.conformal import ConformalWarning, add_intervals
 
     pipe = bm.pipeline
     conformal = bm.meta.get("conformal")
@@ -65,8 +66,10 @@ def add_probabilistic(bm: Any, rows: pd.DataFrame, frame: pd.DataFrame, store=No
     n_new = len(pred)
     if pipe.evaluate.intervals == "aci" and store is not None:
         pred = pd.concat([pred, _history(bm, store, frame, pred)], ignore_index=True)
-    out = add_intervals(pred, _pools(conformal), pipe.evaluate.levels, pipe.evaluate.intervals,
-                        pipe.evaluate.aci_gamma, pipe.limits.limits()).iloc[:n_new]
+    with warnings.catch_warnings():  # too few validation errors for a level: said once, by wq train
+        warnings.simplefilter("ignore", ConformalWarning)
+        out = add_intervals(pred, _pools(conformal), pipe.evaluate.levels, pipe.evaluate.intervals,
+                            pipe.evaluate.aci_gamma, pipe.limits.limits()).iloc[:n_new]
     extra = [c for c in out.columns if c.startswith(("lower_", "upper_"))]
     if pipe.limits.targets:
         extra.append("p_limit")
