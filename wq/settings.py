@@ -114,14 +114,17 @@ class EvaluateParams(Params):
     """``[evaluate]``: pMAPE's peak quantile, what MAPE does with zero observations, rolling-origin folds, and
     ``refit_every``: refit the models through the test period every so often, as an operator retrains (a
     duration such as ``"90D"``, a number of steps, or ``"none"``: fitted once on the training part;
-    :func:`wq.evaluate.backtest.evaluate_split`)."""
+    :func:`wq.evaluate.backtest.evaluate_split`). ``levels``: central prediction intervals per model, target and
+    step (each in (0, 1); ``[]``: none); ``intervals``: ``"aci"`` (adaptive conformal, the default: better
+    calibrated on the validation tails of every benchmark dataset, reports/benchmarks/intervals) or ``"split"``
+    conformal; ``aci_gamma``: ACI's step size (:mod:`wq.evaluate.conformal`)."""
 
     peak_quantile: Annotated[Float, Field(gt=0, lt=1)] = 0.9
     zeros: Literal["skip", "error"] = "skip"
     folds: Annotated[Int, Field(ge=0)] = 0
     refit_every: Int | str | None = None
     levels: list[Float] = [0.8, 0.95]
-    intervals: Literal["split", "aci"] = "split"
+    intervals: Literal["split", "aci"] = "aci"
     aci_gamma: Annotated[Float, Field(gt=0, lt=1, description="ACI step size (Gibbs & Candes 2021)")] = 0.005
 
     @field_validator("levels")
