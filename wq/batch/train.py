@@ -176,6 +176,15 @@ def train_artifact(
             "data_notes": [str(n) for n in notes],
         },
     }
+    if pipeline.evaluate.levels:
+        from wq.batch.probabilistic import conformal_meta
+
+        meta["conformal"] = conformal_meta(model, frame, val_fraction, observed)
+        need = max(math.ceil(2 / (1 - lv)) - 1 for lv in pipeline.evaluate.levels)
+        if progress and meta["conformal"] and meta["conformal"]["fewest"] < need:
+            progress(f"note: {meta['conformal']['fewest']} validation errors per target and step are too few for "
+                     f"the {max(pipeline.evaluate.levels)} intervals (need >= {need}): their bounds are the extreme "
+                     f"errors and coverage is not guaranteed")
     files = artifact_files(model, pipeline.to_toml())
     target.parent.mkdir(parents=True, exist_ok=True)
     path = write_artifact(target, files, meta, overwrite=overwrite)
