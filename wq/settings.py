@@ -39,6 +39,10 @@ class DataTable(BaseModel):
             if "targets" in values:
                 raise ValueError("[data] has both 'target' and 'targets'; use one")
             values["targets"] = values.pop("target")
+        if "timezone" in values:  # the long name of ``tz``
+            if "tz" in values:
+                raise ValueError("[data] has both 'timezone' and 'tz'; use one")
+            values["tz"] = values.pop("timezone")
         try:
             DataSpec.from_mapping({"path": "<data file>", **values})
         except ConfigError as exc:
@@ -114,12 +118,16 @@ class EvaluateParams(Params):
     """``[evaluate]``: pMAPE's peak quantile, what MAPE does with zero observations, rolling-origin folds, and
     ``refit_every``: refit the models through the test period every so often, as an operator retrains (a
     duration such as ``"90D"``, a number of steps, or ``"none"``: fitted once on the training part;
-    :func:`wq.evaluate.backtest.evaluate_split`)."""
+    :func:`wq.evaluate.backtest.evaluate_split`); ``blocks``: lead-time blocks scored as a whole
+    (:func:`wq.evaluate.metrics.lead_blocks`)."""
 
     peak_quantile: Annotated[Float, Field(gt=0, lt=1)] = 0.9
     zeros: Literal["skip", "error"] = "skip"
     folds: Annotated[Int, Field(ge=0)] = 0
     refit_every: Int | str | None = None
+    blocks: list[Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=2, max_length=2)]] = Field(
+        [], description="lead-time blocks [first, last] scored as a whole (MAE, max abs error); [] and a horizon "
+                        ">= 2 days: the first day and the rest")
 
     @field_validator("refit_every", mode="before")
     @classmethod

@@ -18,6 +18,8 @@ is a component class plus its ``kind``.
 | ga-bpnn | cleaned target | all drivers | the BPNN, settings chosen by a GA inside ``fit`` |
 | persistence | observed | - | y(t+s) = y(t) |
 | seasonal-naive | observed | - | same phase of the last season |
+| weekly-naive | observed | - | same hour (phase) last week |
+| weekly-mean4 | observed | - | mean of the last four weeks' same hour |
 
 Loading a saved model of any kind (:func:`load_model`, :func:`model_from_files`) also lives here, so that
 :mod:`wq.models.base` knows no concrete model.
@@ -52,7 +54,8 @@ RECIPES: dict[str, dict] = {
     "ga-bpnn": {"parts": "single", "driver_repr": "drivers", "component": {"kind": "neural", "cell": "mlp"},
                 "search": "ga"},
 }
-NAIVE = {"persistence": 1, "seasonal-naive": None}
+NAIVE = {"persistence": 1, "seasonal-naive": None, "weekly-naive": "7D", "weekly-mean4": "7D"}
+NAIVE_SEASONS = {"weekly-mean4": 4}
 MODEL_NAMES = tuple(NAIVE) + tuple(RECIPES)
 CLASSES: dict[str, type[Forecaster]] = {"NaiveForecaster": NaiveForecaster, "WindowForecaster": WindowForecaster}
 
@@ -105,7 +108,7 @@ def make_component(spec: Mapping[str, Any]):
 def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = (), calendar: Sequence[str] = (),
                preprocess=None, model: Mapping[str, Any] | None = None, seed: int = 0, season: int | None = None,
                holidays: str | list[str] | None = "US", future_drivers: Sequence[str] = (),
-               **window: Any) -> Forecaster:
+               calendar_tz: str | None = None, **window: Any) -> Forecaster:
     """An unfitted forecaster by name, with sensible defaults: ``make_model("hgb", targets=["y"])``.
 
     ``preprocess``: an unfitted :class:`~wq.preprocess.Preprocessor` (None: the pipeline defaults);
@@ -113,7 +116,8 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
     parts of a recipe, the BP network's 20 hidden units and the SVR's C = 10, win over them); ``window``:
     ``lags``, ``horizon``, ``change`` (defaults: :class:`wq.models.params.WindowParams`); ``season``: of the
     seasonal naive (None: from the frequency); ``future_drivers``: drivers known for the target steps at the
-    origin (:mod:`wq.data.future`; the naive models ignore them)."""
+    origin (:mod:`wq.data.future`; the naive models ignore them); ``calendar_tz``: the zone whose local wall
+    time the calendar features of a learned model use (the pipeline's ``[data] tz``; None: UTC)."""
     model = dict(model or {})
     if check_name(name) in NAIVE:
         unknown = sorted(set(window) - {"horizon", "lags", "change"})
@@ -121,6 +125,8 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
             raise ConfigError(f"make_model: unknown setting(s) {unknown}")
         season_ = 1 if name == "persistence" else season
         kwargs = {"horizon": window["horizon"]} if "horizon" in window else {}
+        if isinstance(NAIVE[name], str):
+            kwargs.update(period=NAIVE[name], seasons=NAIVE_SEASONS.get(name, 1))
         naive = NaiveForecaster(targets=list(targets), seed=seed, season=season_, name=name, **kwargs)
         naive.check_params()
         return naive
@@ -134,7 +140,7 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
         cls, extra = _ga_class(), {k: model[k] for k in GASettings.model_fields if k in model}
     model = cls(name=name, targets=list(targets), drivers=list(drivers), calendar=list(calendar),
                 preprocess=preprocess, parts=recipe["parts"], driver_repr=recipe["driver_repr"],
-                component=make_component(comp), seed=seed, holidays=holidays,
+                component=make_component(comp), seed=seed, holidays=holidays, calendar_tz=calendar_tz,
                 future_drivers=list(future_drivers), **window, **extra)
     model.check_params()  # a bad combination fails here, before any data is read
     return model
