@@ -185,6 +185,7 @@ class AdversarialGenerator(WindowGenerator):
         self.generator_ = RecurrentGenerator(int(self.latent), self.hidden_, F)
         self.critic_ = ConvCritic(F, L, self.hidden_)
 
+    # size: the adversarial training loop (critic and generator steps, penalty, early stop) reads best whole
     def _fit(self, X: np.ndarray, seed: int) -> None:
         N, L, F = X.shape
         _, _, _, n_critic = self._resolved()

@@ -170,7 +170,6 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
             blocks.append(("drivers", parts.drivers.to_numpy()))
         if self.future_drivers:
             blocks.append(("future", parts.future.to_numpy()))
-        n = len(index)
         if extra:
             offset = pd.tseries.frequencies.to_offset(self.freq_)
             full_index = index.append(pd.DatetimeIndex([index[-1] + (i + 1) * offset for i in range(extra)]))

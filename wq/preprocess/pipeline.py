@@ -1,3 +1,4 @@
+# size: the preprocessing composition with its settings table and the Parts it returns
 """The composition of the preprocessing stages (design.md, "Data flow": preprocess; docs/architecture.md).
 
 Target path, each target column on its own: ``SigmaOutlierSmoother -> MovingAverage -> MinMaxScaling ->
