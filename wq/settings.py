@@ -70,10 +70,17 @@ class SplitParams(Params):
 
 class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings):
     """``[model]``: the declared model, its window settings and the settings of its components (each
-    component takes its own keys; see :func:`wq.models.registry.make_model`)."""
+    component takes its own keys; see :func:`wq.models.registry.make_model`); ``strategy``, ``pooling`` and
+    ``rows``: the week-ahead model of a multi-site run (:mod:`wq.sites.run`)."""
 
     name: str = "dwt-pca-lstm"
     season: Annotated[Int, Field(ge=0, description="seasonal naive period; 0: from the frequency")] = 0
+    strategy: Literal["direct", "recursive", "auto"] = Field(
+        "direct", description="multi-site runs: direct (lead-time feature), recursive (one-step model fed back) or "
+                              "auto (chosen on validation)")
+    pooling: Literal["local", "global", "auto"] = Field(
+        "auto", description="multi-site runs: a model per site, one across sites, or auto (chosen on validation)")
+    rows: Annotated[Int, Field(ge=100, description="multi-site runs: training rows drawn per site")] = 40_000
 
     @field_validator("name")
     @classmethod
