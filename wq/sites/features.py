@@ -11,7 +11,8 @@ target hour t + s (known in advance). On a window ``W`` (N, L + H) of one site's
 - ``lead`` (s), and of the target hour in local time: ``hour``, ``dow`` (0 Monday), ``holiday``;
 - drivers at the origin and their mean of the last 24 hours; ``site`` (an integer code, global models).
 
-The recursive strategy uses the same features with s = 1 on a window whose future columns it fills with its
+Models learn the correction y(t + s) - :func:`anchor` (the four-week mean of the target hour where there is
+one): trees then need not rebuild the weekly profile from the level. The recursive strategy uses the same features with s = 1 on a window whose future columns it fills with its
 own forecasts, step by step. Missing values stay NaN (gradient boosting routes them).
 """
 
@@ -70,6 +71,18 @@ def features(W: np.ndarray, r: np.ndarray, pos: np.ndarray, lead: np.ndarray, ca
     out = np.column_stack([*cols, weeks, wmean, lead.astype(np.float64), cal, drv])
     if site is not None:
         out = np.column_stack([out, np.full(n, float(site))])
+    return out
+
+
+def anchor(X: np.ndarray) -> np.ndarray:
+    """The baseline a model corrects, per feature row: the mean of the last four weeks' same hour, else the
+    same hour of the last day, else the last value, else 0 (scaled units: the site's mean)."""
+    n = len(RECENT)
+    out = X[:, n + 6].copy()  # week_mean
+    for col in (n + 1, 0):  # day, lag0
+        miss = ~np.isfinite(out)
+        out[miss] = X[miss, col]
+    out[~np.isfinite(out)] = 0.0
     return out
 
 

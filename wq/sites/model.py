@@ -9,6 +9,7 @@
   mean and standard deviation (of the fitting part) and its identity a categorical feature (a numeric code
   beyond 250 sites).
 
+Both learn the correction of the four-week mean of the target hour (:func:`wq.sites.features.anchor`).
 Fitting reads the series up to ``end`` (exclusive) only: a training row's target lies before ``end``.
 Forecasts read the series up to their origin only (:func:`wq.sites.features.features`).
 """
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wq.sites.features import HISTORY, WEEK, features, windows
+from wq.sites.features import HISTORY, WEEK, anchor, features, windows
 
 MAX_CATEGORIES = 250
 
@@ -71,7 +72,7 @@ def training_rows(sa: SiteArrays, end: int, strategy: str, st: HGBSettings, site
     W = _pad(sa.y[:end], st.horizon)
     X = features(W, np.zeros(len(o), int), o + HISTORY, s, sa.cal[o + s], sa.drv[o],
                  sa.code if site else None)
-    return X, target
+    return X, target - anchor(X)
 
 
 def make_regressor(st: HGBSettings, categorical: bool):
@@ -111,13 +112,13 @@ def forecast(model, sa: SiteArrays, origins: np.ndarray, strategy: str, st: HGBS
         lead = np.tile(np.arange(1, H + 1), N)
         r = np.repeat(np.arange(N), H)
         X = features(W, r, np.full(N * H, HISTORY - 1), lead, sa.cal[origins[r] + lead], drv[r], code)
-        out = model.predict(X).reshape(N, H)
+        out = (model.predict(X) + anchor(X)).reshape(N, H)
     else:
         r = np.arange(N)
         for k in range(1, H + 1):
             pos = np.full(N, HISTORY - 2 + k)
             X = features(W, r, pos, np.ones(N, int), sa.cal[origins + k], drv, code)
-            W[:, HISTORY - 1 + k] = model.predict(X)
+            W[:, HISTORY - 1 + k] = model.predict(X) + anchor(X)
         out = W[:, HISTORY:HISTORY + H].copy()
     mean, sd = sa.scale
     return out * sd + mean

@@ -1,5 +1,6 @@
 """Scores and outputs of a multi-site run (:mod:`wq.sites.run`).
 
+Every model is scored on the same observations: those that every model forecast (:func:`common_rows`).
 ``metrics.csv``: one row per site, model and lead-time block (``site, model, block, first, last, n, MAE,
 maxAE, skill_vs_weekly_naive``) and, with ``site = "all sites"``, the summary across sites (MAE: the mean of the
 per-site MAEs; maxAE: the largest; skill: 1 - MAE / MAE of weekly-naive of the same sites). ``steps.csv``:
@@ -18,8 +19,18 @@ from wq.evaluate.metrics import block_scores, lead_blocks
 ALL = "all sites"
 
 
+def common_rows(predictions: pd.DataFrame) -> pd.DataFrame:
+    """The rows whose (site, origin, step) every model forecast (a baseline has no forecast where last week's
+    value is missing): all models are scored on the same observations."""
+    have = predictions["predicted"].notna().groupby([predictions["site"], predictions["origin"],
+                                                     predictions["step"]]).transform("sum")
+    return predictions[have.to_numpy() == predictions["model"].nunique()]
+
+
 def score_sites(predictions: pd.DataFrame, horizon: int, blocks=None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(metrics, steps): per site, model and block plus the summary; MAE per model and lead time."""
+    """(metrics, steps): per site, model and block plus the summary; MAE per model and lead time. Every model
+    is scored on the same rows (:func:`common_rows`) with an observed value."""
+    predictions = common_rows(predictions)
     chosen = lead_blocks(horizon, blocks) or [(1, horizon)]
     per = block_scores(predictions, chosen, by=("site", "model"))
     g = per.groupby(["model", "block"], sort=False)
