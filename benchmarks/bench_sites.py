@@ -83,7 +83,7 @@ def datasets(work: Path, quick: bool) -> dict[str, str]:
 
 
 def accuracy(work: Path, quick: bool) -> pd.DataFrame:
-    model = {"strategy": "auto", "rows": 5000 if quick else 15000, "max_iter": 60 if quick else 150,
+    model = {"strategy": "auto", "rows": 5000 if quick else 10000, "max_iter": 60 if quick else 100,
              "learning_rate": 0.1, "max_leaf_nodes": 15}
     rows = []
     for name, table in datasets(work, quick).items():

@@ -71,3 +71,24 @@ def test_holidays_of_a_country_plus_local_days():
     assert dk == [0.0, 0.0, 1.0] and extra == [0.0, 1.0, 1.0]
     with pytest.raises(ConfigError, match="unknown holiday country"):
         calendar_features(idx, ["holiday"], holidays="XX")
+
+
+def test_wq_run_writes_lead_time_blocks(tmp_path):
+    from wq.config import Pipeline
+    from wq.run import run_pipeline
+
+    frame = _hourly(weeks=10).reset_index().rename(columns={"index": "time"})
+    frame["y"] += 100
+    frame.to_csv(tmp_path / "h.csv", index=False)
+    (tmp_path / "p.toml").write_text(f'name = "blocks"\n[data]\npath = "{tmp_path / "h.csv"}"\ntime = "time"\n'
+                                     'target = "y"\n[split]\ntest = 0.3\n[model]\nname = "weekly-naive"\n'
+                                     'horizon = 48\n[compare]\nmodels = ["weekly-mean4", "persistence"]\n')
+    result = run_pipeline(Pipeline.load(tmp_path / "p.toml"), out_dir=tmp_path / "out")
+    blocks = pd.read_csv(tmp_path / "out" / "blocks.csv")
+    assert set(blocks["block"]) == {"1-24", "25-48"} and set(blocks["model"]) == {"weekly-naive", "weekly-mean4",
+                                                                                 "persistence"}
+    pred = result.predictions
+    first = pred[(pred["model"] == "persistence") & (pred["step"] <= 24)].dropna(subset=["predicted"])
+    row = blocks[(blocks["model"] == "persistence") & (blocks["block"] == "1-24")].iloc[0]
+    assert row["MAE"] == pytest.approx((first["predicted"] - first["observed"]).abs().mean(), rel=1e-5)
+    assert "Lead-time blocks" in (tmp_path / "out" / "report.md").read_text()

@@ -52,11 +52,12 @@ def feature_names(n_drivers: int, site: bool) -> list[str]:
 
 
 def features(W: np.ndarray, r: np.ndarray, pos: np.ndarray, lead: np.ndarray, cal: np.ndarray, drv: np.ndarray,
-             site: int | None = None) -> np.ndarray:
+             site: int | np.ndarray | None = None) -> np.ndarray:
     """Feature rows (n, F): row ``r`` (n,) of ``W`` with its origin in column ``pos`` (n,), lead ``lead`` (n,).
 
     ``cal`` (n, 3): the calendar of each target hour; ``drv`` (n, 2 P): drivers at the origin and their
-    24-hour means; ``site``: the site's code for a global model (None: a local model, no site column)."""
+    24-hour means; ``site``: the site's code (or one per row) for a global model (None: a local model, no site
+    column)."""
     n = len(r)
     lead = np.asarray(lead)
     cols = [W[r, pos - k] for k in RECENT]
@@ -70,7 +71,7 @@ def features(W: np.ndarray, r: np.ndarray, pos: np.ndarray, lead: np.ndarray, ca
         wmean = np.where(okw.any(1), np.where(okw, weeks, 0).sum(1) / np.maximum(okw.sum(1), 1), np.nan)
     out = np.column_stack([*cols, weeks, wmean, lead.astype(np.float64), cal, drv])
     if site is not None:
-        out = np.column_stack([out, np.full(n, float(site))])
+        out = np.column_stack([out, np.broadcast_to(np.asarray(site, dtype=np.float64), (n,))])
     return out
 
 

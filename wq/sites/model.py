@@ -100,25 +100,35 @@ def fit_regressor(X: np.ndarray, y: np.ndarray, st: HGBSettings, categorical: bo
 
 def forecast(model, sa: SiteArrays, origins: np.ndarray, strategy: str, st: HGBSettings, site: bool) -> np.ndarray:
     """(N, H) forecasts in the site's units from ``origins``, reading the series up to each origin only."""
-    H = st.horizon
-    N = len(origins)
+    return forecast_many(model, [sa], origins, strategy, st, site)[0]
+
+
+def forecast_many(model, arrays: list[SiteArrays], origins: np.ndarray, strategy: str, st: HGBSettings,
+                  site: bool) -> list[np.ndarray]:
+    """(N, H) forecasts of each site from the same ``origins`` with one model (a global model, or a local
+    model and its one site): the rows of all sites go through one ``predict`` call (direct) or one per step
+    (recursive)."""
+    H, N, S = st.horizon, len(origins), len(arrays)
     if model is None or N == 0:
-        return np.full((N, H), np.nan)
-    W = windows(sa.y, origins, H)
+        return [np.full((N, H), np.nan) for _ in arrays]
+    W = np.concatenate([windows(sa.y, origins, H) for sa in arrays])
     W[:, HISTORY:] = np.nan  # nothing after the origin
-    code = sa.code if site else None
-    drv = sa.drv[origins]
+    orig = np.tile(origins, S)
+    who = np.repeat(np.arange(S), N)
+    cal = np.stack([sa.cal for sa in arrays]) if S > 1 and arrays[0].cal is not arrays[-1].cal else arrays[0].cal[None]
+    cal_of = (lambda rows, t: cal[who[rows] if len(cal) > 1 else 0, t])
+    drv = np.concatenate([sa.drv[origins] for sa in arrays])
+    codes = np.array([sa.code for sa in arrays], dtype=np.float64)[who] if site else None
     if strategy == "direct":
-        lead = np.tile(np.arange(1, H + 1), N)
-        r = np.repeat(np.arange(N), H)
-        X = features(W, r, np.full(N * H, HISTORY - 1), lead, sa.cal[origins[r] + lead], drv[r], code)
-        out = (model.predict(X) + anchor(X)).reshape(N, H)
+        lead = np.tile(np.arange(1, H + 1), N * S)
+        r = np.repeat(np.arange(N * S), H)
+        X = features(W, r, np.full(len(r), HISTORY - 1), lead, cal_of(r, orig[r] + lead), drv[r],
+                     codes[r] if site else None)
+        out = (model.predict(X) + anchor(X)).reshape(N * S, H)
     else:
-        r = np.arange(N)
+        r = np.arange(N * S)
         for k in range(1, H + 1):
-            pos = np.full(N, HISTORY - 2 + k)
-            X = features(W, r, pos, np.ones(N, int), sa.cal[origins + k], drv, code)
+            X = features(W, r, np.full(N * S, HISTORY - 2 + k), np.ones(N * S, int), cal_of(r, orig + k), drv, codes)
             W[:, HISTORY - 1 + k] = model.predict(X) + anchor(X)
         out = W[:, HISTORY:HISTORY + H].copy()
-    mean, sd = sa.scale
-    return out * sd + mean
+    return [out[i * N:(i + 1) * N] * sa.scale[1] + sa.scale[0] for i, sa in enumerate(arrays)]

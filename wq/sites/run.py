@@ -83,8 +83,8 @@ def _rows(args):
 
 
 def _forecast(args):
-    model, sa, origins, strategy, st, site = args
-    return M.forecast(model, sa, origins, strategy, st, site)
+    model, group, origins, strategy, st, site = args
+    return M.forecast_many(model, group, origins, strategy, st, site)
 
 
 def fit_candidate(arrays, end, strategy, pooling, st, jobs=1, scheduler=None) -> list:
@@ -102,10 +102,15 @@ def fit_candidate(arrays, end, strategy, pooling, st, jobs=1, scheduler=None) ->
 
 
 def forecast_sites(models, arrays, origins, strategy, pooling, st, jobs=1, scheduler=None) -> list[np.ndarray]:
-    """(N, H) forecasts per site from ``origins``."""
-    site = pooling == "global"
-    return map_sites(_forecast, [(m, sa, origins, strategy, st, site) for m, sa in zip(models, arrays)],
-                     jobs, scheduler)
+    """(N, H) forecasts per site from ``origins``: local models one task per site; a global model one task
+    for all sites in this process, or chunks of sites (four per worker) on joblib or Dask."""
+    if pooling == "local":
+        tasks = [(m, [sa], origins, strategy, st, False) for m, sa in zip(models, arrays)]
+    else:
+        chunks = 1 if jobs == 1 and scheduler is None else min(len(arrays), 4 * max(abs(jobs), 2))
+        groups = [list(g) for g in np.array_split(np.array(arrays, dtype=object), chunks) if len(g)]
+        tasks = [(models[0], g, origins, strategy, st, True) for g in groups]
+    return [p for part in map_sites(_forecast, tasks, jobs, scheduler) for p in part]
 
 
 def _candidates(value: str, options: tuple[str, str]) -> list[str]:
