@@ -141,3 +141,22 @@ def test_cli_runs_sites_and_rejects_unsupported_model(long_file, capsys):
     code = wq_main(["run", str(long_file / "p.toml"), "--out", str(long_file / "bad"), "--models", "lstm"])
     assert code == 2 and "multi-site run" in capsys.readouterr().err
     assert not (long_file / "bad").exists()
+
+
+def test_all_sites_written_in_one_store_transaction(tmp_path):
+    from wq.batch.store import ForecastStore
+    from wq.sites.store import store_rows, write_site_forecasts
+
+    fc = {f"s{i}": np.arange(168, dtype=float) + i for i in range(5)}
+    rows = store_rows("districts", "v1", "demand", pd.Timestamp("2024-01-01 23:00"), "h", fc)
+    result = write_site_forecasts(tmp_path / "f.sqlite", rows)
+    stored = ForecastStore(tmp_path / "f.sqlite").read()
+    assert len(stored) == 5 * 168 and stored["target"].nunique() == 5
+    assert result is not None
+    from wq.errors import DataError
+
+    bad = rows.astype({"value": object})
+    bad.loc[len(bad) - 1, "value"] = "x"  # one bad row: nothing of the run is written
+    with pytest.raises(DataError):
+        write_site_forecasts(tmp_path / "g.sqlite", bad.assign(model_version="v2"))
+    assert len(ForecastStore(tmp_path / "g.sqlite").read()) == 0
