@@ -82,11 +82,13 @@ def datasets(work: Path, quick: bool) -> dict[str, str]:
     return out
 
 
-def accuracy(work: Path, quick: bool) -> pd.DataFrame:
+def accuracy(work: Path, quick: bool, out: Path) -> pd.DataFrame:
     model = {"strategy": "auto", "rows": 5000 if quick else 10000, "max_iter": 60 if quick else 100,
              "learning_rate": 0.1, "max_leaf_nodes": 15}
     rows = []
-    for name, table in datasets(work, quick).items():
+    tables = datasets(work, quick)
+    for name in [n for n in ("dhi", "districts", "chicago") if n in tables]:
+        table = tables[name]
         poolings = ["local"] if name == "dhi" else ["local", "global"]
         for pooling in poolings:
             path = work / f"{name}-{pooling}.toml"
@@ -104,6 +106,9 @@ def accuracy(work: Path, quick: bool) -> pd.DataFrame:
             summary["seconds"] = time.perf_counter() - t0
             summary["load_before"] = str(before)
             rows.append(summary)
+            pd.concat(rows, ignore_index=True).to_csv(out / "accuracy.csv", index=False, float_format="%.5g")
+            res.choices.assign(dataset=name).to_csv(out / f"choices_{name}_{pooling}.csv", index=False,
+                                                    float_format="%.5g")
     return pd.concat(rows, ignore_index=True)
 
 
@@ -186,11 +191,10 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     results = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
     parts = args.parts.split(",")
-    results["machine"] = {"cpus": os.cpu_count(), "load_at_start": load(), "quick": args.quick,
+    results["machine_" + "_".join(parts)] = {"cpus": os.cpu_count(), "load_at_start": load(), "quick": args.quick,
                           "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")}
     if "accuracy" in parts:
-        acc = accuracy(work, args.quick)
-        acc.to_csv(out / "accuracy.csv", index=False, float_format="%.5g")
+        accuracy(work, args.quick, out)
     if "scale" in parts:
         results["scale"] = scale(args.quick)
     if "many" in parts:
