@@ -163,7 +163,7 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         if self.parts == "dual":
             blocks += [("denoised", parts.denoised.to_numpy()), ("residual", parts.residual.to_numpy())]
         else:
-            blocks += [("clean", parts.clean.to_numpy())]
+            blocks += [("clean", parts.scaled.to_numpy())]
         if self.uses_drivers == "pcs":
             blocks.append(("drivers", parts.pcs.to_numpy()))
         elif self.uses_drivers == "drivers":
