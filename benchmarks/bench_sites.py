@@ -71,7 +71,7 @@ def datasets(work: Path, quick: bool) -> dict[str, str]:
                         'calendar = ["hour", "day_of_week", "holiday"]\nholidays = "NL"')
     dhi = SHARED / "dhi_wwtp_inflow" / "processed_data.csv"
     if dhi.exists():
-        out["dhi"] = (f'path = "{dhi}"\ntime = "time"\nsites = ["flow"]\n'
+        out["dhi"] = (f'path = "{dhi}"\ntime = "time"\ntarget = "flow"\nsites = ["flow"]\n'
                       'drivers = ["acc_precip", "mean_temp"]\ncalendar = ["hour", "day_of_week", "holiday"]\n'
                       'holidays = "DK"')
     beach = SHARED / "chicago_beach_sensors" / "Beach_Water_Quality_-_Automated_Sensors.csv"

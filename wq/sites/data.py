@@ -10,6 +10,8 @@ Rules (each one written to the notes of the run):
 - Repeated (time, site) rows are averaged; the grid runs from the first to the last time at the frequency
   (``[data] freq`` or inferred); a missing hour (an outage) is a NaN, never filled: the models skip windows
   that need it and the scorer skips missing observations.
+- ``target``: the value column of a long file; in a wide file only the name of the quantity (the ``sites``
+  columns hold the values).
 - Drivers: a column of the long file is per site when its values differ between sites at the same time and
   shared otherwise (both are held per site); in a wide file the drivers are shared by all sites.
 """
@@ -71,7 +73,7 @@ def load_sites(spec) -> SiteData:
         raise DataError(f"data file {path} does not exist")
     raw = pd.read_csv(path, sep=spec.sep or ",", na_values=spec.na_values)
     time_col = spec.time or raw.columns[0]
-    need = [time_col, *([spec.site] if spec.site else spec.sites), *spec.targets[:1], *spec.drivers]
+    need = [time_col, *([spec.site, *spec.targets[:1]] if spec.site else spec.sites), *spec.drivers]
     missing = [c for c in dict.fromkeys(need) if c and c not in raw.columns]
     if spec.site and not spec.targets:
         raise ConfigError("[data] site: a long file needs its value column as 'target'")
