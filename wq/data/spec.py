@@ -122,6 +122,9 @@ class DataSpec:
     def __post_init__(self) -> None:
         self._check_paths()
         self._check_names()
+        if self.site and self.sites:
+            raise ConfigError("[data] has both 'site' (the site column of a long file) and 'sites' (the site columns "
+                              "of a wide file); use one")
         both = sorted(set(self.targets) & set(self.drivers))
         if both:
             raise ConfigError(f"columns {both} are listed both as target and as driver")
