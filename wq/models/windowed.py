@@ -74,6 +74,7 @@ class WindowForecasterParams(WindowParams):
     component: Any = None
     seed: Annotated[Int, Field(ge=0)] = 0
     holidays: str | list[str] | None = "US"
+    calendar_tz: str | None = Field(None, description="zone whose wall time the calendar features use")
     future_drivers: list[str] = Field([], description="drivers known for the target steps at the origin")
 
 
@@ -152,7 +153,8 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
             return np.zeros((len(index), 0))
         from wq.data.calendar import calendar_features
 
-        return calendar_features(index, self.calendar, holidays=self.holidays).to_numpy(dtype=np.float64)
+        return calendar_features(index, self.calendar, holidays=self.holidays,
+                                 tz=self.calendar_tz).to_numpy(dtype=np.float64)
 
     def _matrix(self, parts, index: pd.DatetimeIndex, extra: int = 0) -> tuple[np.ndarray, dict[str, list[int]]]:
         """Channel matrix (T + extra, C) and the channel indices of each block. ``extra`` rows are appended
