@@ -128,6 +128,7 @@ def make_component(spec: Mapping[str, Any]):
     return TabularComponent(**spec)
 
 
+# size: most of it is the numpydoc of every parameter; the body is one branch per kind of model
 def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = (), calendar: Sequence[str] = (),
                preprocess=None, model: Mapping[str, Any] | None = None, seed: int = 0, season: int | None = None,
                holidays: str | list[str] | None = "US", future_drivers: Sequence[str] = (),
