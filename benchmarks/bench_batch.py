@@ -181,7 +181,7 @@ def write_readme(out: Path, res: dict) -> None:
         "Wall time of fresh processes, start to exit, after one untimed warm-up run, and the CPU time (user + sys) "
         "they used: on a loaded machine the wall time stretches with the load, the CPU time much less.",
         "",
-        f"## One forecast of the sample pipeline (goal: under 3 s)",
+        "## One forecast of the sample pipeline (goal: under 3 s)",
         "",
         f"Model {s['model']} (hidden {s['hidden']}), targets {', '.join(s['targets'])}, {s['drivers']} drivers, "
         f"{s['train_rows']} rows of data read, checked and forecast; one SQLite upsert.",
@@ -213,8 +213,8 @@ def write_readme(out: Path, res: dict) -> None:
         lines += [
             f"## Many series: {m['sites']} sites" + (f" (measured {m['measured']})" if m.get("measured") else ""),
             "",
-            f"One small artifact per simulated site (DWT-PCA-LSTM, 1 target, 4 drivers, hidden 8), each with its "
-            f"own data file (400 days).",
+            "One small artifact per simulated site (DWT-PCA-LSTM, 1 target, 4 drivers, hidden 8), each with its "
+            "own data file (400 days).",
             "",
             "| | wall s |",
             "|---|---|",

@@ -246,7 +246,7 @@ def speed_section(out: Path) -> list[str]:
         lines += ["What dominates the gap (LSTM, batch sizes and threads):", "",
                   markdown_table(sweep.drop(columns=["cell"]), decimals={"epoch_seconds": 4, "ms_per_step": 3,
                                                                          "floor_seconds": 5, "ratio_to_floor": 1}), "",
-                  f"![epoch time against batch size](speed_batch.png)", "",
+                  "![epoch time against batch size](speed_batch.png)", "",
                   f"- **Fixed cost per optimisation step** (slope of epoch time against the number of batches, "
                   f"1 thread): {b['per_step_overhead_ms']:.2f} ms per step, i.e. about "
                   f"{100 * b['overhead_share_at_pipeline_batch']:.0f} % of the epoch at the pipeline's batch of "
@@ -349,7 +349,6 @@ def growth_section(out: Path) -> list[str]:
 def write_report(out: Path) -> Path:
     """Rebuild ``out/README.md`` and its figures from the section files present in ``out``."""
     out = Path(out)
-    run = json.loads((out / "run.json").read_text()) if (out / "run.json").exists() else {}
     docs = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
     try:
         link = f"[docs/benchmarks.md]({Path(os.path.relpath(docs, out.resolve())).as_posix()})"

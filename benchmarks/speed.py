@@ -128,7 +128,7 @@ def matmul_rate(sizes: Sequence[int] = (256, 512, 1024, 2048), repeats: int = 5,
                 a = torch.randn(n, n)
                 b = torch.randn(n, n)
                 inner = max(1, int(2e8 // (2 * n ** 3)))  # at least ~0.2 GFLOP per timing
-                med, _ = median_time(lambda: [torch.mm(a, b) for _ in range(inner)], repeats=repeats)
+                med, _ = median_time(lambda a=a, b=b, inner=inner: [torch.mm(a, b) for _ in range(inner)], repeats=repeats)
                 rows.append({"size": n, "threads": th, "seconds": med / inner,
                              "gflops": 2 * n ** 3 * inner / med / 1e9})
     finally:

@@ -124,7 +124,7 @@ def test_no_library_module_imports_a_private_name_of_the_cli():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("wq.cli"):
-                assert False, f"{name} imports from {node.module}: library code must not depend on the command line"
+                raise AssertionError(f"{name} imports from {node.module}: library code must not depend on the command line")
 
 
 @pytest.mark.parametrize("name", sorted(MODULES))

@@ -111,6 +111,7 @@ def test_a_name_that_is_a_path_exits_2_and_writes_nothing(folder, capsys, comman
     ('[split]\ntest = "abc"\n', "[split] test: Input should be a valid number"),
     ('[model]\ndropout = "x"\n', "[model] dropout"),
     ('[model]\nlr = "fast"\n', "[model] lr"),
+    ('[model]\nlags = 200\n', "[model] lags = 200 with horizon = 1 needs at least 211 training rows"),
 ])
 def test_a_bad_setting_exits_2_before_any_fitting(folder, capsys, text, words, monkeypatch):
     import wq.evaluate.backtest as backtest

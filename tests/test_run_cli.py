@@ -278,3 +278,21 @@ def test_run_with_atrous_wavelet_and_leak_audit(pipeline, tmp_path, capsys):
                  "--wavelet-mode", "offline"])
     err = capsys.readouterr().err
     assert code == 2 and "causal only" in err and "Traceback" not in err
+
+
+def test_a_reader_closing_the_pipe_ends_a_command_quietly_with_141():
+    """`wq forecast ... | head -1`: a closed stdout is not an error (Unix tools exit quietly)."""
+    import subprocess
+    import sys
+
+    script = ("import argparse, sys\n"
+              "from wq.cli import dispatch\n"
+              "p = argparse.ArgumentParser()\n"
+              "p.set_defaults(func=lambda a: [print('x' * 80) for _ in range(200000)] and 0)\n"
+              "sys.exit(dispatch(p, []))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()  # the reader goes away, as `head -1` does
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141
+    assert first.startswith(b"x") and err == b""

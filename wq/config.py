@@ -137,7 +137,23 @@ class Pipeline(Params):
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Pipeline":
-        """Read and validate a pipeline file (default: :data:`DEFAULT_PIPELINE`)."""
+        """Read and validate a pipeline file.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            A TOML pipeline file (default: :data:`DEFAULT_PIPELINE`, the sample wetland pipeline).
+
+        Returns
+        -------
+        Pipeline
+            Every table typed and checked; relative data paths resolved against the file's folder.
+
+        Raises
+        ------
+        wq.errors.ConfigError
+            One line naming the file, table, key and allowed values, for any bad or unknown setting.
+        """
         path = Path(path) if path else DEFAULT_PIPELINE
         if not path.is_file():
             raise ConfigError(f"pipeline file {path} does not exist")
@@ -163,6 +179,34 @@ class Pipeline(Params):
         return self._base_dir
 
     # -- nested parameters -----------------------------------------------------------------------------------
+    def check_against_data(self, n_rows: int, source: str = "the data") -> None:
+        """Cross-check the window settings against the data once its length is known, before any fitting.
+
+        Parameters
+        ----------
+        n_rows : int
+            Rows of the loaded data (after gap handling and edge trimming).
+        source : str
+            What the data are, for the message (a file name).
+
+        Raises
+        ------
+        wq.errors.ConfigError
+            When ``[model] lags`` and ``horizon`` leave too few training windows (the learned models need at
+            least ``lags + horizon + 10`` rows before the validation tail of the training part).
+        """
+        from wq.evaluate.backtest import split_point
+
+        start = split_point(n_rows, self.split.test)
+        n_fit = start - int(round(start * self.split.validation))
+        m = self.model
+        need = m.lags + m.horizon + 10
+        if n_fit < need:
+            raise ConfigError(
+                f"[model] lags = {m.lags} with horizon = {m.horizon} needs at least {need} training rows before the "
+                f"validation tail; {source} has {n_rows} rows, of which {n_fit} are left for fitting: lower lags "
+                f"or use a longer record")
+
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         """Every setting by its nested name (``model__lags``, ``preprocess__wavelet__level``; a disabled stage
         is ``preprocess__wavelet = None``)."""

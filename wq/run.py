@@ -23,7 +23,7 @@ from wq.data.future import PERFECT_FORECAST, future_columns
 from wq.evaluate.backtest import SplitResult, evaluate_split, split_point
 from wq.evaluate.metrics import MetricWarning
 from wq.io import check_output_dir, replace_dir
-from wq.models.registry import RECIPES
+from wq.models.registry import NAIVE, RECIPES
 from wq.seed import seed_everything
 
 PREDICTION_FILE_COLUMNS = ["time", "origin", "step", "model", "target", "observed", "predicted"]
@@ -120,6 +120,8 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
     seed_everything(pipeline.seed)
     frame, mask, notes = load_frame(pipeline, data_path)
     models = models or pipeline.models
+    if any(m not in NAIVE for m in models):
+        pipeline.check_against_data(len(frame), str(data_path or pipeline.data.mapping().get('path') or 'the data'))
     start = split_point(len(frame), pipeline.split.test)
     with collect_metric_warnings() as metric_warnings:
         result: SplitResult = evaluate_split(pipeline, frame, models, progress=progress, observed_mask=mask,

@@ -155,7 +155,7 @@ def test_failure_inside_the_transaction_rolls_back(store: ForecastStore, monkeyp
     reached = []
 
     def merge_then_fail(conn, on_conflict):
-        result = real_merge(conn, on_conflict)  # the upsert has run inside the transaction
+        real_merge(conn, on_conflict)  # the upsert has run inside the transaction
         reached.append(conn.execute("SELECT COUNT(*) FROM forecasts").fetchone()[0])
         raise RuntimeError("injected failure after the upsert")
 

@@ -3,7 +3,6 @@ fitting; gradient boosting takes missing inputs as they are; the others, and per
 complete windows (NaN otherwise: the origin is skipped); nothing is filled from the future."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from wq.data.outages import blank_outages

@@ -105,7 +105,7 @@ def test_preprocessor_with_gaps_is_causal(causal_check):
 
     def parts(values):
         p = pre.transform(pd.DataFrame(values, index=idx, columns=frame.columns))
-        return np.column_stack([p.clean, p.denoised, p.residual, p.pcs])
+        return np.column_stack([p.scaled, p.denoised, p.residual, p.pcs])
 
     out = parts(frame.to_numpy())
     assert np.isnan(out[85]).any() and np.isnan(out[150, -1]) and np.isnan(out[210]).all()

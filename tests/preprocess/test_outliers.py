@@ -1,4 +1,4 @@
-"""SigmaOutlierSmoother against the definition of design.md (3σ outlier smoothing)."""
+"""SigmaOutlierSmoother against the definition in docs/definitions.md (3σ outlier smoothing)."""
 
 import json
 

@@ -1,4 +1,4 @@
-"""DriverPCA against the definition of design.md (PCA of scaled drivers, variance rule)."""
+"""DriverPCA against the definition in docs/definitions.md (PCA of scaled drivers, variance rule)."""
 
 import json
 

@@ -58,18 +58,18 @@ def test_parts_are_the_stages_in_order(frame):
     sm = SigmaOutlierSmoother(k=3.0, neighbours=3, window=30).fit(train[TARGETS])
     ma = MovingAverage(3).fit(train[TARGETS])
     mm = MinMaxScaling().fit(ma.transform(sm.transform(train[TARGETS])))
-    pd.testing.assert_frame_equal(parts.cleaned, sm.transform(frame[TARGETS]))
-    pd.testing.assert_frame_equal(parts.clean, mm.transform(ma.transform(sm.transform(frame[TARGETS]))))
-    den = WaveletDenoiser("db4", 2, 32).fit(parts.clean).transform(parts.clean)
+    pd.testing.assert_frame_equal(parts.smoothed, sm.transform(frame[TARGETS]))
+    pd.testing.assert_frame_equal(parts.scaled, mm.transform(ma.transform(sm.transform(frame[TARGETS]))))
+    den = WaveletDenoiser("db4", 2, 32).fit(parts.scaled).transform(parts.scaled)
     pd.testing.assert_frame_equal(parts.denoised, den)
-    pd.testing.assert_frame_equal(parts.residual, parts.clean - parts.denoised)
+    pd.testing.assert_frame_equal(parts.residual, parts.scaled - parts.denoised)
     dmm = MinMaxScaling().fit(train[DRIVERS])
     pd.testing.assert_frame_equal(parts.drivers, dmm.transform(frame[DRIVERS]))
     pcs = DriverPCA(0.9).fit(dmm.transform(train[DRIVERS])).transform(parts.drivers)
     pd.testing.assert_frame_equal(parts.pcs, pcs)
     assert list(parts.pcs.columns) == [f"pc{i + 1}" for i in range(pcs.shape[1])]
-    assert parts.cleaned["do"].iloc[40] < 9  # the spike was smoothed
-    assert parts.clean.iloc[:200].min().min() == 0.0 and parts.clean.iloc[:200].max().max() == 1.0
+    assert parts.smoothed["do"].iloc[40] < 9  # the spike was smoothed
+    assert parts.scaled.iloc[:200].min().min() == 0.0 and parts.scaled.iloc[:200].max().max() == 1.0
 
 
 def test_whole_preprocessor_is_causal(frame, perturb):
@@ -93,7 +93,7 @@ def test_train_prefix_unchanged_by_appending_later_data(frame):
 
 @pytest.mark.parametrize(
     "settings,part",
-    [({"wavelet": {"mode": "offline"}}, "denoised"), ({"moving_average": {"window": 5, "centered": True}}, "clean")],
+    [({"wavelet": {"mode": "offline"}}, "denoised"), ({"moving_average": {"window": 5, "centered": True}}, "scaled")],
 )
 def test_offline_settings_are_not_causal_and_leak(frame, perturb, settings, part):
     pre = PreprocessParams(**settings).build().fit(frame.iloc[:200], TARGETS, DRIVERS)
@@ -115,7 +115,7 @@ def test_fitted_on_train_only(frame):
     same = PreprocessParams(**SETTINGS).build().fit(other.iloc[:200], TARGETS, DRIVERS)
     assert json.dumps(same.get_state()) == state
     # scaled by the training min/max, not refitted (after the trailing outlier window has caught up)
-    assert pre.transform(other).clean["nh4"].iloc[250:].min() > 1
+    assert pre.transform(other).scaled["nh4"].iloc[250:].min() > 1
 
 
 def test_json_round_trip_identical_parts(frame):
@@ -134,9 +134,9 @@ def test_inverse_target_of_true_values_gives_cleaned_values(frame, ma, scale):
     h = 3
     origins = np.arange(10, len(frame) - h)
     ahead = origins[:, None] + np.arange(1, h + 1)
-    pred = parts.clean.to_numpy()[ahead]  # a perfect forecast of the model's target
+    pred = parts.scaled.to_numpy()[ahead]  # a perfect forecast of the model's target
     out = pre.inverse_target(pred, parts, origins)
-    np.testing.assert_allclose(out, parts.cleaned.to_numpy()[ahead], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(out, parts.smoothed.to_numpy()[ahead], rtol=1e-9, atol=1e-9)
 
 
 def test_inverse_target_checks_origins(frame):
@@ -151,12 +151,12 @@ def test_inverse_target_checks_origins(frame):
 def test_optional_stages(frame):
     pre = PreprocessParams(wavelet=None, pca=None).build().fit(frame.iloc[:200], TARGETS, DRIVERS)
     parts = pre.transform(frame)
-    pd.testing.assert_frame_equal(parts.denoised, parts.clean)
+    pd.testing.assert_frame_equal(parts.denoised, parts.scaled)
     assert (parts.residual.to_numpy() == 0).all() and list(parts.residual.columns) == TARGETS
     pd.testing.assert_frame_equal(parts.pcs, parts.drivers)
     bare = Preprocessor(scale=False)
     parts = bare.fit(frame.iloc[:200], TARGETS, []).transform(frame)
-    pd.testing.assert_frame_equal(parts.clean, frame[TARGETS])
+    pd.testing.assert_frame_equal(parts.scaled, frame[TARGETS])
     assert parts.pcs.shape == (len(frame), 0) and parts.drivers.index.equals(frame.index)
 
 
@@ -198,5 +198,5 @@ def test_real_demand_series_causal_and_invertible(perturb):
     changed = pd.DataFrame(perturb(df.to_numpy(), t, np.random.default_rng(0)), index=df.index, columns=df.columns)
     np.testing.assert_array_equal(as_arrays(pre.transform(changed))[: t + 1], as_arrays(parts)[: t + 1])
     origins = np.arange(cut, len(df) - 1)
-    out = pre.inverse_target(parts.clean.to_numpy()[origins + 1][:, None], parts, origins)
-    np.testing.assert_allclose(out[:, 0, 0], parts.cleaned.iloc[origins + 1, 0], rtol=1e-9)
+    out = pre.inverse_target(parts.scaled.to_numpy()[origins + 1][:, None], parts, origins)
+    np.testing.assert_allclose(out[:, 0, 0], parts.smoothed.iloc[origins + 1, 0], rtol=1e-9)

@@ -1,4 +1,4 @@
-"""MinMaxScaling against the definition of design.md (min-max from train)."""
+"""MinMaxScaling against the definition in docs/definitions.md (min-max from train)."""
 
 import json
 

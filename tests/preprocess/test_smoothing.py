@@ -1,4 +1,4 @@
-"""MovingAverage against the definition of design.md (trailing mean; centred = offline)."""
+"""MovingAverage against the definition in docs/definitions.md (trailing mean; centred = offline)."""
 
 import json
 

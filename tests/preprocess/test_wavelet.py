@@ -1,4 +1,4 @@
-"""WaveletDenoiser against the definition of design.md (DWT denoising, causal and offline)."""
+"""WaveletDenoiser against the definition in docs/definitions.md (DWT denoising, causal and offline)."""
 
 import json
 

@@ -304,7 +304,7 @@ def test_multi_step_report_has_a_table_per_step_and_step_one_figures(tmp_path, n
             audit_rows = first_table(text.split("## Leakage audit", 1)[1], f"#### {t}, step {s}\n")
             assert sorted(r[0] for r in audit_rows[1:]) == sorted(MODELS[:2])
         assert f"](figures/{t}_lead_time.png)" in text and (tmp_path / "figures" / f"{t}_lead_time.png").is_file()
-        assert f"**Observed vs predicted per model, 1:1 line (step 1).**" in text
+        assert "**Observed vs predicted per model, 1:1 line (step 1).**" in text
     assert "model/target/step triples" in text and "Step s is the forecast made s steps ahead" in text
 
 

@@ -1,3 +1,4 @@
+# size: one study from running to its report; the short-record study (issue 15) is to take its running part
 """The augmentation study behind ``wq augment``: does adding synthetic training windows help the forecaster?
 
 For every train fraction f, every method and every ratio r (synthetic per real window), the pipeline's model
@@ -155,6 +156,7 @@ def _scores(model, frame: pd.DataFrame, start: int, train: pd.DataFrame, mask, q
     return val_mape, val_pmape, test
 
 
+# size: the study's loops over fractions, methods and ratios share one cache of fitted generators and one gate
 def run_study(pipeline, frame: pd.DataFrame, *,
               methods: Sequence[str] = ("gan", "wgan", "wgan-gp", "vae", "jitter", "resample"),
               ratios: Sequence[float] = (1.0,), fractions: Sequence[float] = (0.5, 1.0),

@@ -234,7 +234,7 @@ class WindowGenerator(ABC):
         return {**self._tensors(), COND_KEY: torch.from_numpy(np.ascontiguousarray(self.cond_windows_))}
 
     # -- hooks for subclasses ---------------------------------------------------------------------------
-    def _validate_settings(self) -> None:
+    def _validate_settings(self) -> None:  # noqa: B027 (an optional hook: a no-op unless overridden)
         """Check constructor arguments; raise ConfigError. Called at the start of fit."""
 
     @abstractmethod
@@ -256,8 +256,8 @@ class WindowGenerator(ABC):
         """Further fitted numbers (JSON) a subclass needs to sample."""
         return {}
 
-    def _set_extra_state(self, extra: dict[str, Any]) -> None:
-        pass
+    def _set_extra_state(self, extra: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
+        """Restore what :meth:`_extra_state` returned (nothing by default)."""
 
     # -- helpers --------------------------------------------------------------------------------------------
     def _check_fitted(self) -> None:

@@ -205,6 +205,7 @@ class AdversarialGenerator(WindowGenerator):
         self.generator_ = RecurrentGenerator(int(self.latent), self.hidden_, F - n_cond, n_cond)
         self.critic_ = ConvCritic(F, L, self.hidden_)
 
+    # size: the adversarial training loop (critic and generator steps, penalty, early stop) reads best whole
     def _fit(self, X: np.ndarray, seed: int) -> None:
         _, L, F = X.shape
         names = {

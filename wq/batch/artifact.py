@@ -1,3 +1,4 @@
+# size: the artifact format in one place: writing, verifying (checksums, HMAC, shapes) and reading stay symmetric
 """Model artifacts: a directory written atomically and verified against its manifest on load.
 
 Layout of an artifact directory::
@@ -143,6 +144,7 @@ def _version_id(created: _dt.datetime, entries: Mapping[str, Mapping[str, Any]])
     return f"{created.strftime('%Y%m%dT%H%M%SZ')}-{content[:8]}"
 
 
+# size: one transaction: every file, then the manifest and its signature, then the atomic install
 def write_artifact(
     target_dir: str | os.PathLike[str],
     files: Mapping[str, bytes],
@@ -598,44 +600,57 @@ def check_fresh_data(
     missing = [c for c in cols if c not in frame.columns]
     if missing:
         raise DataError(f"{source}: missing column(s) {_names(missing)} that the model was trained with")
-
-    want = fingerprint.get("freq")
-    if want is not None:
-        want_off = pd.tseries.frequencies.to_offset(want)
-        got = _freq_of(index)
-        if got is not None:
-            if pd.tseries.frequencies.to_offset(got) != want_off:
-                raise DataError(f"{source}: frequency changed: the data are at {got!r}, the model was trained at {want!r}")
-        elif len(index) >= 2:
-            try:
-                step = pd.Timedelta(want_off)
-            except ValueError:
-                step = None
-            if step is None:
-                raise DataError(f"{source}: cannot infer the data's frequency; the model was trained at {want!r}")
-            diffs = np.diff(index.asi8)
-            if np.any(diffs % step.value != 0):
-                first = int(np.flatnonzero(diffs % step.value != 0)[0])
-                raise DataError(
-                    f"{source}: frequency changed: step {pd.Timedelta(int(diffs[first]))} after "
-                    f"{index[first]} is not a multiple of the trained frequency {want!r}"
-                )
-
+    _check_frequency(index, fingerprint.get("freq"), source)
     valid = frame[cols].notna().all(axis=1).to_numpy() if cols else np.ones(len(frame), dtype=bool)
     times = index[valid]
-    if max_gap is not None and len(times) >= 2:
-        gap = pd.Timedelta(max_gap)
-        diffs = np.diff(times.asi8)
-        too_long = diffs > gap.value
-        if too_long.any():
-            i = int(np.flatnonzero(too_long)[0])
-            raise DataError(
-                f"{source}: gap of {pd.Timedelta(int(diffs[i]))} between {times[i]} and {times[i + 1]} "
-                f"is longer than the allowed {gap}"
-            )
-
+    if max_gap is not None:
+        _check_max_gap(times, pd.Timedelta(max_gap), source)
     if as_of is None and max_staleness is None:
         return
+    _check_staleness(times, max_staleness=max_staleness, now=now, as_of=as_of, source=source)
+
+
+def _check_frequency(index: pd.DatetimeIndex, want: str | None, source: str) -> None:
+    """The data's frequency is the trained one (or, too irregular to infer, every step a multiple of it)."""
+    if want is None:
+        return
+    want_off = pd.tseries.frequencies.to_offset(want)
+    got = _freq_of(index)
+    if got is not None:
+        if pd.tseries.frequencies.to_offset(got) != want_off:
+            raise DataError(f"{source}: frequency changed: the data are at {got!r}, the model was trained at {want!r}")
+        return
+    if len(index) < 2:
+        return
+    try:
+        step = pd.Timedelta(want_off)
+    except ValueError:
+        raise DataError(f"{source}: cannot infer the data's frequency; the model was trained at {want!r}") from None
+    diffs = np.diff(index.asi8)
+    if np.any(diffs % step.value != 0):
+        first = int(np.flatnonzero(diffs % step.value != 0)[0])
+        raise DataError(
+            f"{source}: frequency changed: step {pd.Timedelta(int(diffs[first]))} after "
+            f"{index[first]} is not a multiple of the trained frequency {want!r}"
+        )
+
+
+def _check_max_gap(times: pd.DatetimeIndex, gap: pd.Timedelta, source: str) -> None:
+    """No two consecutive complete observations further apart than ``gap``."""
+    if len(times) < 2:
+        return
+    diffs = np.diff(times.asi8)
+    too_long = diffs > gap.value
+    if too_long.any():
+        i = int(np.flatnonzero(too_long)[0])
+        raise DataError(
+            f"{source}: gap of {pd.Timedelta(int(diffs[i]))} between {times[i]} and {times[i + 1]} "
+            f"is longer than the allowed {gap}"
+        )
+
+
+def _check_staleness(times: pd.DatetimeIndex, *, max_staleness, now, as_of, source: str) -> None:
+    """The last complete observation at or before the reference time is at most ``max_staleness`` old."""
     if as_of is not None:
         reference, label = pd.Timestamp(as_of), "the as-of time"
     else:

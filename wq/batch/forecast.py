@@ -1,3 +1,4 @@
+# size: the batch forecast path: loading an artifact, checking fresh data and producing rows, in order
 """``wq forecast``: forecasts from verified artifacts and fresh data, written exactly once to the store.
 
 Steps (issue 6, items 2-4), for each artifact:
@@ -445,6 +446,7 @@ class ForecastRun:
     seconds: float = 0.0
 
 
+# size: one run in order: origins, freshness, forecast, one store transaction, the summary
 def batch_forecast(
     artifacts: Sequence[str | os.PathLike[str]] | Sequence[BatchModel],
     *,

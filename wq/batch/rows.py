@@ -127,6 +127,7 @@ def _fingerprints(frame: pd.DataFrame, source: str) -> pd.Series:
     return pd.Series(np.where(known, text.to_numpy(dtype=object), None), index=frame.index, dtype=object)
 
 
+# size: one pass of checks over forecast rows, column by column
 def normalise_rows(
     rows: pd.DataFrame, *, issued_at: pd.Timestamp | None = None, source: str = "forecast rows"
 ) -> pd.DataFrame:

@@ -141,6 +141,7 @@ def _drift(
     return daily.loc[:, daily_cols], flag.loc[:, flag_cols]
 
 
+# size: joins issued forecasts to observations and scores them in one vectorised pass
 def score_forecasts(
     forecasts: pd.DataFrame,
     observations: pd.DataFrame,

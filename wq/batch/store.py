@@ -1,3 +1,4 @@
+# size: the forecast store's schema, migrations and transactions; the SQL must be read together
 """Forecast store: where scheduled batch forecasts land, exactly once, and where what was issued stays.
 
 One row per forecast value and version, keyed by ``(pipeline, model_version, as_of, target, step, version)``:

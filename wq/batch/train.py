@@ -32,13 +32,11 @@ from __future__ import annotations
 import math
 import os
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from wq.errors import ConfigError
@@ -107,6 +105,7 @@ def _json_number(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+# size: the training steps of an artifact in the order the manifest records them
 def train_artifact(
     pipeline: Any,
     artifact_dir: str | os.PathLike[str],

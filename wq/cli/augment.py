@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from wq.cli.common import add_pipeline_options, log, pipeline_from_args, positive_int, progress, set_threads
+from wq.cli.common import add_pipeline_options, log, pipeline_from_args, progress, set_threads
 from wq.errors import ConfigError
 
 DEFAULT_METHODS = "gan,wgan,wgan-gp,vae,jitter,resample"

@@ -114,6 +114,7 @@ def cmd_forecast_history(args) -> int:
     return 0
 
 
+# size: argparse declarations of the batch commands' options
 def register(sub) -> None:
     """Add ``train``, ``forecast`` and ``score`` to the ``wq`` command."""
     p = sub.add_parser("train", help="fit the pipeline's model on all history and write a model artifact")

@@ -167,7 +167,7 @@ def read_file(path: Path, *, sep: str | None, names: list[str] | None, na_values
     # NA markers for typed formats (pandas applies them while reading text files)
     if na_values and ext in PARQUET_EXT:
         markers = set(na_values)
-        for col in table.frame.columns[table.frame.dtypes == object]:
+        for col in table.frame.columns[table.frame.dtypes.eq(object)]:
             s = table.frame[col]
             table.frame[col] = s.mask(s.astype(str).str.strip().isin(markers))
     # blank lines / empty rows carry nothing

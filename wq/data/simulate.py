@@ -1,3 +1,4 @@
+# size: the wetland and demand sample simulators with the physics and weather they share
 """Seeded sample data: a constructed wetland's daily record and a city's daily water demand.
 
 Both simulators draw every random number from ``np.random.default_rng(seed)`` (split into independent
@@ -39,7 +40,6 @@ __all__ = [
     "simulate_wetland",
     "simulate_demand",
     "write_samples",
-    "main",
 ]
 
 WETLAND_COLUMNS: tuple[str, ...] = (
@@ -302,6 +302,7 @@ def _gap_rows(rng: np.random.Generator, days: int) -> np.ndarray:
     return np.asarray(rows, dtype=int)
 
 
+# size: the simulator's process model step by step: weather, inflow, hydraulics, effluent, gaps
 def simulate_wetland(start: str | pd.Timestamp = "2019-01-01", days: int = 1461, seed: int = 0,
                      spikes: bool = True, missing: bool = True, noise: bool = True,
                      wetland: Wetland | None = None) -> pd.DataFrame:

@@ -114,7 +114,8 @@ def score(pred: pd.DataFrame, q: float = 0.9, zeros: str = "skip", observed_mask
                 m = all_metrics(grp["observed"].to_numpy(), grp["predicted"].to_numpy(), q=q, zeros=zeros)
             else:
                 m = dict.fromkeys(METRICS, float("nan"))
-                warnings.warn(f"no forecast to score ({skipped} skipped: their inputs touch a gap)", MetricWarning)
+                warnings.warn(f"no forecast to score ({skipped} skipped: their inputs touch a gap)", MetricWarning,
+                              stacklevel=2)
         for w in caught:
             if issubclass(w.category, MetricWarning):
                 warnings.warn(f"{where}: {w.message}", MetricWarning, stacklevel=2)

@@ -43,7 +43,23 @@ class Forecaster(Estimator, metaclass=ABCMeta):
     @abstractmethod
     def fit(self, frame: pd.DataFrame, val_fraction: float = 0.2,
             progress: Callable[[str], None] | None = None) -> "Forecaster":
-        """Fit on ``frame`` (the training part only)."""
+        """Fit on ``frame``, the training part only.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Training rows in original units, on a regular ``DatetimeIndex``; targets, drivers and calendar
+            columns as the model was built with. Nothing after the training part may be in it.
+        val_fraction : float, default 0.2
+            Trailing share of the training windows held out for early stopping (learned models only).
+        progress : callable, optional
+            Called with one-line progress messages.
+
+        Returns
+        -------
+        Forecaster
+            ``self``, fitted.
+        """
 
     @abstractmethod
     def _predict_positions(self, frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
@@ -55,21 +71,58 @@ class Forecaster(Estimator, metaclass=ABCMeta):
         return 1
 
     def predict_array(self, frame: pd.DataFrame, origins: Sequence | pd.DatetimeIndex | None = None) -> np.ndarray:
-        """Forecasts (N, horizon, k) in original units from each origin (default: the last row); NaN from an
-        origin whose inputs touch a gap (missing values: the origin is skipped)."""
+        """Forecasts as an array, in original units.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            History starting where the training frame started, up to (at least) the origins.
+        origins : sequence of timestamps, optional
+            Forecast origins, each a time in ``frame.index`` (default: the last row).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape (N, horizon, k) for N origins and k targets; NaN from an origin whose inputs touch a gap
+            (the origin is skipped, never filled).
+        """
         self.check_fitted()
         return self._predict_positions(frame, self.positions(frame, origins))
 
     def predict(self, frame: pd.DataFrame, origins: Sequence | pd.DatetimeIndex | None = None) -> pd.DataFrame:
-        """Forecast ``horizon`` steps ahead from each origin (timestamps in ``frame.index``; default: the last
-        row). Only rows up to each origin are used. Returns a long frame with columns
-        ``origin, time, step, target, predicted``."""
+        """Forecast ``horizon`` steps ahead from each origin, using only rows up to that origin.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            History starting where the training frame started.
+        origins : sequence of timestamps, optional
+            Forecast origins in ``frame.index`` (default: the last row).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Long frame with columns ``origin, time, step, target, predicted`` (original units).
+        """
         self.check_fitted()
         positions = self.positions(frame, origins)
         return self.to_long(frame, positions, self._predict_positions(frame, positions))
 
     def predict_at(self, frame: pd.DataFrame, origin: Any) -> pd.DataFrame:
-        """The forecast made at one ``origin`` (a timestamp of ``frame``) from the rows up to it."""
+        """The forecast made at one origin from the rows up to it.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            History containing ``origin``.
+        origin : timestamp-like
+            The forecast origin, a time in ``frame.index``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As :meth:`predict`, for this origin only.
+        """
         return self.predict(frame, origins=pd.DatetimeIndex([pd.Timestamp(origin)]))
 
     # -- helpers ----------------------------------------------------------------------------------------------
@@ -146,7 +199,18 @@ class Forecaster(Estimator, metaclass=ABCMeta):
         return files
 
     def save(self, directory: str | Path) -> Path:
-        """Write :meth:`to_files` into ``directory`` (created when missing)."""
+        """Save the fitted model: ``model.json`` plus weights or skops files, no pickle.
+
+        Parameters
+        ----------
+        directory : str or Path
+            Folder to write into (created when missing).
+
+        Returns
+        -------
+        Path
+            ``directory``.
+        """
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         for name, data in self.to_files().items():
@@ -170,7 +234,18 @@ class Forecaster(Estimator, metaclass=ABCMeta):
 
     @classmethod
     def load(cls, directory: str | Path) -> "Forecaster":
-        """A fitted forecaster of this class saved in ``directory``."""
+        """Load a fitted forecaster saved with :meth:`save` (JSON and ``weights_only`` torch loading only).
+
+        Parameters
+        ----------
+        directory : str or Path
+            Folder written by :meth:`save`.
+
+        Returns
+        -------
+        Forecaster
+            The fitted model; :class:`wq.errors.ArtifactError` when the folder is not a saved model of this class.
+        """
         return cls.from_files(read_directory(directory))
 
 

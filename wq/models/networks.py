@@ -80,6 +80,7 @@ class NeuralComponent(Estimator, params=NeuralParams):
                            dropout=self.dropout)
 
     # -- training -----------------------------------------------------------------------------------------
+    # size: the training loop with early stopping and best-epoch restore
     def fit(self, train: WindowSet, val: WindowSet | None, seed: int,
             progress: Callable[[str], None] | None = None, label: str = "") -> "NeuralComponent":
         t0 = time.perf_counter()

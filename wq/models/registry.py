@@ -108,12 +108,33 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
                **window: Any) -> Forecaster:
     """An unfitted forecaster by name, with sensible defaults: ``make_model("hgb", targets=["y"])``.
 
-    ``preprocess``: an unfitted :class:`~wq.preprocess.Preprocessor` (None: the pipeline defaults);
-    ``model``: ``[model]`` settings (hidden, lr, C, ...) of which each component takes its own keys (the fixed
-    parts of a recipe, the BP network's 20 hidden units and the SVR's C = 10, win over them); ``window``:
-    ``lags``, ``horizon``, ``change`` (defaults: :class:`wq.models.params.WindowParams`); ``season``: of the
-    seasonal naive (None: from the frequency); ``future_drivers``: drivers known for the target steps at the
-    origin (:mod:`wq.data.future`; the naive models ignore them)."""
+    Parameters
+    ----------
+    name : str
+        A model name of :data:`MODEL_NAMES` (ConfigError listing them otherwise).
+    targets, drivers, calendar : sequence of str
+        Columns to forecast, lagged driver columns, calendar feature columns known in advance.
+    preprocess : Preprocessor, optional
+        An unfitted :class:`~wq.preprocess.Preprocessor` (None: the pipeline defaults).
+    model : mapping, optional
+        ``[model]`` settings (hidden, lr, C, ...) of which each component takes its own keys (the fixed parts
+        of a recipe, the BP network's 20 hidden units and the SVR's C = 10, win over them).
+    seed : int
+        Fixes every random draw of fitting.
+    season : int, optional
+        Season length of the seasonal naive (None: from the data frequency).
+    holidays : str or list of str, optional
+        Country code(s) of the public-holiday calendar feature.
+    future_drivers : sequence of str
+        Drivers known for the target steps at the origin (:mod:`wq.data.future`; naive models ignore them).
+    **window
+        ``lags``, ``horizon``, ``change`` (defaults: :class:`wq.models.params.WindowParams`).
+
+    Returns
+    -------
+    Forecaster
+        Unfitted; its parameters already checked (a bad combination fails here, before any data is read).
+    """
     model = dict(model or {})
     if check_name(name) in NAIVE:
         unknown = sorted(set(window) - {"horizon", "lags", "change"})

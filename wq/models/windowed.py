@@ -162,14 +162,13 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         if self.parts == "dual":
             blocks += [("denoised", parts.denoised.to_numpy()), ("residual", parts.residual.to_numpy())]
         else:
-            blocks += [("clean", parts.clean.to_numpy())]
+            blocks += [("clean", parts.scaled.to_numpy())]
         if self.uses_drivers == "pcs":
             blocks.append(("drivers", parts.pcs.to_numpy()))
         elif self.uses_drivers == "drivers":
             blocks.append(("drivers", parts.drivers.to_numpy()))
         if self.future_drivers:
             blocks.append(("future", parts.future.to_numpy()))
-        n = len(index)
         if extra:
             offset = pd.tseries.frequencies.to_offset(self.freq_)
             full_index = index.append(pd.DatetimeIndex([index[-1] + (i + 1) * offset for i in range(extra)]))

@@ -2,7 +2,7 @@
 
 Target path: :class:`SigmaOutlierSmoother` -> :class:`MovingAverage` -> :class:`MinMaxScaling` ->
 :class:`WaveletDenoiser` (or the causal stationary :class:`AtrousDenoiser`); driver path: :class:`MinMaxScaling` -> :class:`DriverPCA`; both composed by
-:class:`Preprocessor` (fitted on train only) into :class:`Parts`. Definitions: design.md, "Exact definitions".
+:class:`Preprocessor` (fitted on train only) into :class:`Parts`. Definitions: docs/definitions.md.
 """
 
 from wq.preprocess._base import InputError

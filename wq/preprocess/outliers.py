@@ -1,4 +1,4 @@
-"""3σ outlier smoothing (design.md, "Exact definitions": 3σ outlier smoothing)."""
+"""3σ outlier smoothing (docs/definitions.md: 3σ outlier smoothing)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ class OutlierParams(Params):
 class SigmaOutlierSmoother(Stage, params=OutlierParams):
     """Replace outliers by a weighted average of the values just before them.
 
-    Definition (design.md): ``x_t`` is an outlier when ``|x_t - μ| > kσ``. μ and σ are the mean and
+    Definition (docs/definitions.md): ``x_t`` is an outlier when ``|x_t - μ| > kσ``. μ and σ are the mean and
     the sample standard deviation (ddof=1) of each column of the *training* data (stored as ``mean_``,
     ``std_``). An outlier is replaced by the weighted average of the m = ``neighbours`` previous, already
     cleaned values with weights m, m-1, ..., 1 (the nearest heaviest)::

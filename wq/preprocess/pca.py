@@ -1,4 +1,4 @@
-"""Principal components of the scaled drivers (design.md, "Exact definitions": PCA)."""
+"""Principal components of the scaled drivers (docs/definitions.md: PCA)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class PCAParams(Params):
 class DriverPCA(Stage, params=PCAParams):
     """scikit-learn PCA of the (scaled) drivers, fitted on the training data only.
 
-    Definition (design.md): keep the smallest number K of components whose cumulative explained
+    Definition (docs/definitions.md): keep the smallest number K of components whose cumulative explained
     variance ratio reaches ``variance`` (default 0.9), or exactly ``n_components`` when it is given
     (then ``variance`` is ignored). Fit uses ``sklearn.decomposition.PCA(svd_solver="full")``
     (deterministic sign via ``svd_flip``); the kept state is ``mean_`` (F,), ``components_`` (K, F) and

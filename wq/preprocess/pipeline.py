@@ -1,4 +1,5 @@
-"""The composition of the preprocessing stages (design.md, "Data flow": preprocess; docs/architecture.md).
+# size: the preprocessing composition with its settings table and the Parts it returns
+"""The composition of the preprocessing stages (docs/architecture.md).
 
 Target path, each target column on its own: ``SigmaOutlierSmoother -> MovingAverage -> MinMaxScaling ->
 WaveletDenoiser``. Driver path: ``[SigmaOutlierSmoother] -> MinMaxScaling -> DriverPCA``. Known-future driver
@@ -34,17 +35,17 @@ from wq.preprocess.wavelet import WaveletDenoiser, WaveletParams
 class Parts:
     """Outputs of :meth:`Preprocessor.transform`, all DataFrames on the transformed frame's index.
 
-    - ``cleaned``: targets after outlier smoothing, original units, before the moving average;
-    - ``clean``: after moving average and min-max scaling: what the model forecasts;
-    - ``denoised``: wavelet-denoised ``clean`` (= ``clean`` without a wavelet stage);
-    - ``residual``: ``clean - denoised`` (zeros without a wavelet stage);
+    - ``smoothed``: targets after outlier smoothing, original units, before the moving average;
+    - ``scaled``: ``smoothed`` after the moving average and min-max scaling: what the model forecasts;
+    - ``denoised``: wavelet-denoised ``scaled`` (= ``scaled`` without a wavelet stage);
+    - ``residual``: ``scaled - denoised`` (zeros without a wavelet stage);
     - ``drivers``: scaled drivers (outlier-smoothed first only with ``driver_outliers=True``);
     - ``pcs``: driver principal components pc1..pcK (= ``drivers`` without PCA; no columns without drivers);
     - ``future``: the scaled known-future driver columns (no columns without them).
     """
 
-    cleaned: pd.DataFrame
-    clean: pd.DataFrame
+    smoothed: pd.DataFrame
+    scaled: pd.DataFrame
     denoised: pd.DataFrame
     residual: pd.DataFrame
     drivers: pd.DataFrame
@@ -284,16 +285,16 @@ class Preprocessor(Estimator):
         self._check_fitted()
         y = self._columns(frame, self.targets_, "target")
         x = self._columns(frame, self.drivers_, "driver")
-        cleaned = self.outliers_.transform(y) if self.outliers_ is not None else y.copy()
-        clean = cleaned
+        smoothed = self.outliers_.transform(y) if self.outliers_ is not None else y.copy()
+        scaled = smoothed
         for stage in (self.moving_average_, self.scaler_):
             if stage is not None:
-                clean = stage.transform(clean)
-        clean = clean.copy() if clean is cleaned else clean
+                scaled = stage.transform(scaled)
+        scaled = scaled.copy() if scaled is smoothed else scaled
         if self.wavelet_ is not None:
-            denoised, residual = self.wavelet_.transform_parts(clean)
+            denoised, residual = self.wavelet_.transform_parts(scaled)
         else:
-            denoised, residual = clean.copy(), pd.DataFrame(0.0, index=clean.index, columns=clean.columns)
+            denoised, residual = scaled.copy(), pd.DataFrame(0.0, index=scaled.index, columns=scaled.columns)
         if self.drivers_:
             for stage in (self.driver_outliers_, self.driver_scaler_):
                 if stage is not None:
@@ -304,7 +305,7 @@ class Preprocessor(Estimator):
         future = self._columns(frame, self.future_, "known-future driver")
         if self.future_scaler_ is not None:
             future = self.future_scaler_.transform(future)
-        return Parts(cleaned=cleaned, clean=clean, denoised=denoised, residual=residual, drivers=x, pcs=pcs,
+        return Parts(smoothed=smoothed, scaled=scaled, denoised=denoised, residual=residual, drivers=x, pcs=pcs,
                      future=future)
 
     def fit_transform(self, frame: pd.DataFrame, targets: Sequence[str], drivers: Sequence[str] = ()) -> Parts:
@@ -312,11 +313,11 @@ class Preprocessor(Estimator):
         return self.fit(frame, targets, drivers).transform(frame)
 
     def inverse_target(self, pred: np.ndarray, parts: Parts, origins: np.ndarray) -> np.ndarray:
-        """Forecasts of ``clean`` (scaled moving average) back to original units.
+        """Forecasts of ``scaled`` (the scaled moving average) back to original units.
 
         ``pred`` (N, h, k) forecasts at origins t (positions in ``parts``' index) for t+1..t+h, k targets.
         Inverse min-max, then :meth:`MovingAverage.inverse_forecast` with the known values
-        ``parts.cleaned`` at t-n+2..t (so origins must be >= window-2). Returns (N, h, k) in original units.
+        ``parts.smoothed`` at t-n+2..t (so origins must be >= window-2). Returns (N, h, k) in original units.
         """
         self._check_fitted()
         pred = np.asarray(pred, dtype=np.float64)
@@ -333,14 +334,14 @@ class Preprocessor(Estimator):
         ma = self.moving_average_
         if ma is not None and int(ma.window) > 1:
             n = int(ma.window)
-            cleaned = parts.cleaned.loc[:, self.targets_].to_numpy(dtype=np.float64)
-            bad = (origins < n - 2) | (origins >= cleaned.shape[0])
+            smoothed = parts.smoothed.loc[:, self.targets_].to_numpy(dtype=np.float64)
+            bad = (origins < n - 2) | (origins >= smoothed.shape[0])
             if bad.any():
                 raise ValueError(
                     f"Preprocessor.inverse_target: origin {int(origins[bad][0])} out of range: the moving average of "
-                    f"window {n} needs the {n - 1} cleaned values up to the origin (origins {n - 2}..{cleaned.shape[0] - 1})"
+                    f"window {n} needs the {n - 1} smoothed values up to the origin (origins {n - 2}..{smoothed.shape[0] - 1})"
                 )
-            past = cleaned[origins[:, None] + np.arange(-(n - 2), 1)]  # (N, n-1, k)
+            past = smoothed[origins[:, None] + np.arange(-(n - 2), 1)]  # (N, n-1, k)
             out = ma.inverse_forecast(out, past)
         return np.array(out, dtype=np.float64, copy=True)
 

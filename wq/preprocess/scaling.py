@@ -1,4 +1,4 @@
-"""Min-max scaling (design.md, "Exact definitions": min-max)."""
+"""Min-max scaling (docs/definitions.md: min-max)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from wq.preprocess._base import ArrayLike, Stage, column_labels
 class MinMaxScaling(Stage):
     """Each column to [0, 1] with the minimum and maximum of the *training* data.
 
-    Definition (design.md): ``z = (x - min_train) / (max_train - min_train)``; inverse
+    Definition (docs/definitions.md): ``z = (x - min_train) / (max_train - min_train)``; inverse
     ``x = z (max_train - min_train) + min_train``. ``data_min_``, ``data_max_`` come from ``fit`` only;
     later data may fall outside [0, 1] and is not clipped (clipping would hide a shift and break the
     inverse). Forecasts are inverse-transformed before any metric. A column constant in training cannot

@@ -1,4 +1,4 @@
-"""Moving average (design.md, "Exact definitions": moving average) and its exact inverse for forecasts."""
+"""Moving average (docs/definitions.md: moving average) and its exact inverse for forecasts."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class MovingAverageParams(Params):
 class MovingAverage(Stage, params=MovingAverageParams):
     """Trailing moving average of each column.
 
-    Definition (design.md): ``m_t = mean(x_{t-n+1} .. x_t)`` with n = ``window``; at the start of the
+    Definition (docs/definitions.md): ``m_t = mean(x_{t-n+1} .. x_t)`` with n = ``window``; at the start of the
     series the mean is over the values available (``x_0 .. x_t`` for t < n-1, pandas' ``min_periods=1``).
     ``window=1`` is the identity. Causal. A window holding a missing value (NaN, a gap kept by the data layer)
     gives NaN: a mean over fewer values would not be the trailing mean the exact inverse

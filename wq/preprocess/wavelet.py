@@ -1,4 +1,4 @@
-"""Wavelet (DWT) denoising, causal by default (design.md, "Exact definitions": DWT denoising)."""
+"""Wavelet (DWT) denoising, causal by default (docs/definitions.md: DWT denoising)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class WaveletParams(Params):
 class WaveletDenoiser(Stage, params=WaveletParams):
     """Split a series into a denoised part and a residual with the discrete wavelet transform.
 
-    Definition (design.md; PyWavelets): ``pywt.wavedec`` with wavelet W = ``wavelet`` at level J = ``level``
+    Definition (docs/definitions.md; PyWavelets): ``pywt.wavedec`` with wavelet W = ``wavelet`` at level J = ``level``
     (signal extension ``"symmetric"``, PyWavelets' default); universal threshold
     ``λ = σ √(2 ln N)`` (Donoho & Johnstone 1994) with ``σ = median(|d1|) / 0.6745`` from the finest detail
     coefficients d1 of the same signal and N its number of samples; soft thresholding of the detail

@@ -1,3 +1,4 @@
+# size: the GA loop, its DEAP operators and its checkpoint format, which must change together
 """Genetic algorithm (DEAP) over a :class:`~wq.tune.space.Space`, minimising an objective.
 
 Following the design's GA section: real-coded individuals u in [0, 1]^d decoded into the space (or, with
@@ -422,6 +423,7 @@ class GeneticTuner:
         return restore_checkpoint(state, path, self.space.dim, self.coding().length)
 
     # --- run -------------------------------------------------------------------------------------------
+    # size: the generational loop with resume, checkpoints and stop rules; its state is shared by all steps
     def run(self, resume: bool = False) -> TuneResult:
         """Run the GA (or continue it from ``checkpoint`` when ``resume``; a missing checkpoint file starts
         a new run) and return the :class:`~wq.tune.evaluation.TuneResult`."""

@@ -70,6 +70,7 @@ def check_setting(pipeline: Pipeline, name: str) -> None:
     pipeline.check_tunable(name)
 
 
+# size: the default search space, one block per tunable table, with its notes
 def pipeline_space(pipeline: Pipeline) -> tuple[Space, list[str]]:
     """The search space of a pipeline and notes on how it was chosen.
 

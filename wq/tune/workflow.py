@@ -26,7 +26,6 @@ other search settings is refused.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import os
@@ -190,6 +189,7 @@ def _notes_column(res: TuneResult, space: Space, pipeline: Pipeline) -> TuneResu
     return TuneResult(**{**res.__dict__, "evaluations": ev})
 
 
+# size: the tuning workflow in order: space, checkpoint, search, refit, report
 def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, *, resume: bool = False,
                   scheduler: Any = None, threads: int = 1, progress: Callable[[str], None] | None = None,
                   test_runs: str = "best", data_path: str | os.PathLike | None = None) -> TuneOutcome:
