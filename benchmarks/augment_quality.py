@@ -71,6 +71,16 @@ def split3(S: np.ndarray, seed: int):
     return S[np.sort(order[:a])], S[np.sort(order[a:b])], S[np.sort(order[b:])]
 
 
+def parse_method(spec: str) -> tuple[str, dict]:
+    """"wgan-gp" or "wgan-gp:lr=1e-4;n_critic=5" -> (name, settings): a schedule other than the default."""
+    name, _, rest = spec.partition(":")
+    settings = {}
+    for item in filter(None, rest.split(";")):
+        key, _, value = item.partition("=")
+        settings[key] = int(value) if value.isdigit() else float(value)
+    return name, settings
+
+
 def disc(H: np.ndarray, X: np.ndarray, seeds=(0,)) -> float:
     from wq.augment.quality import quality_report
 
@@ -92,12 +102,13 @@ def run(key: str, methods: list[str], seeds: int, log, max_windows: int) -> tupl
                      "predictive": predictive_score(R, H, seed=seed), "fit_seconds": 0.0, "epochs_run": 0,
                      "best_epoch": 0, "n_train": len(G), "n_eval": len(H)})
         for method in methods:
-            t0 = time.perf_counter()
-            gen = make_generator(method).fit(G, seed=seed, condition=cond)
-            secs = time.perf_counter() - t0
+            t0, c0 = time.perf_counter(), time.process_time()
+            name, settings = parse_method(method)
+            gen = make_generator(name, **settings).fit(G, seed=seed, condition=cond)
+            secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             X = gen.sample(len(H), seed=seed + 1)
             row = {"dataset": key, "seed": seed, "method": method, "discriminative": disc(H, X),
-                   "predictive": predictive_score(X, H, seed=seed), "fit_seconds": secs,
+                   "predictive": predictive_score(X, H, seed=seed), "fit_seconds": secs, "fit_cpu_seconds": cpu,
                    "epochs_run": getattr(gen, "epochs_run_", 0), "best_epoch": getattr(gen, "best_epoch_", 0),
                    "n_train": len(G), "n_eval": len(H)}
             rows.append(row)
@@ -121,6 +132,8 @@ def plot(curves, key: str, out: Path) -> Path:
     c = pd.DataFrame(curves)
     c = c[(c.dataset == key) & (c.seed == 0)]
     methods = [m for m in ["gan", "wgan", "wgan-gp", "vae"] if m in set(c.method)]
+    if not methods:
+        return out
     fig, axes = plt.subplots(2, len(methods), figsize=(3.2 * len(methods), 5.5), squeeze=False)
     for j, m in enumerate(methods):
         cm = c[c.method == m]
@@ -140,6 +153,35 @@ def plot(curves, key: str, out: Path) -> Path:
     return path
 
 
+def write_readme(out: Path, args: str) -> None:
+    """README.md from quality.csv and curves.csv: every method's discriminative score next to the floor."""
+    import pandas as pd
+
+    q = pd.read_csv(out / "quality.csv")
+    cols = [c for c in ["discriminative", "predictive", "fit_seconds", "fit_cpu_seconds", "epochs_run", "best_epoch"]
+            if c in q]
+    t = q.groupby(["dataset", "method"], sort=False)[cols].mean().reset_index()
+    floor = t[t.method == "real (floor)"].set_index("dataset")["discriminative"]
+    t["minus_floor"] = t.discriminative - t.dataset.map(floor)
+    t["within_0.05"] = np.where(t.method == "real (floor)", "", np.where(t.minus_floor <= 0.05, "yes", "no"))
+    learned = t[t.method.isin(["gan", "wgan", "wgan-gp", "vae"])]
+    ok = learned[learned["within_0.05"] == "yes"]
+    figs = sorted(p.name for p in out.glob("curves_*.png"))
+    text = ["# Quality of the conditional generators against the real-versus-real floor (issue 15)", "",
+            f"`python benchmarks/augment_quality.py {args}` (see the script's docstring for the protocol). Default "
+            "(tuned) schedules, conditioned on the calendar channels; one generator seed, discriminative score with "
+            "classifier seed 0 (noisy: about +-0.05 between classifier seeds on a few hundred windows). "
+            "fit_seconds is wall time on a 2-core machine shared by ~15 busy processes (load average 10-15), "
+            "fit_cpu_seconds the process CPU time where recorded (includes the early-stopping checks).", "",
+            f"**Goal (within 0.05 of the floor):** {len(ok)} of {len(learned)} learned (dataset, method) pairs.", "",
+            markdown(t.round(3)), "", "## Training curves (seed 0)", "",
+            "Top: discriminator loss (GAN), Wasserstein estimate E[D(real)] - E[D(fake)] (WGAN, WGAN-GP) or the VAE "
+            "loss per epoch; bottom: the early-stopping score (discriminative score on held-out training windows) "
+            "at each check. All values in curves.csv.", ""]
+    text += [f"![{f}]({f})" for f in figs]
+    (out / "README.md").write_text("\n".join(text) + "\n", encoding="utf-8")
+
+
 def main() -> None:
     import pandas as pd
     import torch
@@ -150,7 +192,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--max-windows", type=int, default=400)
     ap.add_argument("--out", default=str(REPO / "reports/benchmarks/augment/quality"))
+    ap.add_argument("--report-only", action="store_true", help="rewrite README.md from the CSV files")
     a = ap.parse_args()
+    if a.report_only:
+        write_readme(Path(a.out), " ".join(v for v in sys.argv[1:] if v != "--report-only"))
+        return
     torch.set_num_threads(1)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -169,6 +215,7 @@ def main() -> None:
     table.to_csv(out / "summary.csv", index=False)
     (out / "meta.json").write_text(json.dumps({"load_average_start": load0, "seeds": a.seeds,
                                                "datasets": a.datasets, "methods": a.methods}, indent=1))
+    write_readme(out, " ".join(sys.argv[1:]))
     print(markdown(table))
 
 

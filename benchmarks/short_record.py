@@ -108,6 +108,22 @@ def run_cell(pipe, mask, sub, n, seed, methods, epochs, none_cache) -> list[dict
     return rows
 
 
+def baselines(keys, lengths, test_days: int) -> "pd.DataFrame":
+    """Test MAPE of persistence and seasonal naive in every (dataset, length) cell: the yardsticks."""
+    import pandas as pd
+
+    rows = []
+    for key in keys:
+        pipe, mask, subs = cells(key, lengths, test_days)
+        q, zeros = pipe.evaluate.peak_quantile, pipe.evaluate.zeros
+        for n, (sub, pipe_n) in subs.items():
+            for name in ("persistence", "seasonal-naive"):
+                model = pipe_n.make_model(name).fit(sub.iloc[:n], val_fraction=0.2)
+                rows.append({"dataset": key, "length": n, "model": name,
+                             "test_MAPE": test_mape(model, sub, n, mask, q, zeros)})
+    return pd.DataFrame(rows)
+
+
 def summarise(table):
     import pandas as pd
     from scipy import stats
@@ -154,6 +170,14 @@ def write_readme(out: Path, args: str) -> None:
     summ["dropped/hurt"] = [f"{d}/{h}" for d, h in zip(summ.dropped_when_hurt, summ.hurt)]
     cols = ["dataset", "length", "method", "seeds", "none_MAPE", "MAPE", "diff", "95% CI",
             "rel_vs_best_baseline_pct", "kept/helped", "dropped/hurt", "gated_diff", "generator_seconds"]
+    base_path = out / "baselines.csv"
+    if base_path.is_file():
+        b = pd.read_csv(base_path).pivot_table(index=["dataset", "length"], columns="model", values="test_MAPE")
+        summ["persistence"] = [b.loc[(d, n), "persistence"] if (d, n) in b.index else np.nan
+                               for d, n in zip(summ.dataset, summ.length)]
+        summ["seasonal_naive"] = [b.loc[(d, n), "seasonal-naive"] if (d, n) in b.index else np.nan
+                                  for d, n in zip(summ.dataset, summ.length)]
+        cols[4:4] = ["persistence", "seasonal_naive"]
     learned = summ[~summ.method.isin(["resample", "jitter"])]
     wins = learned[(learned.rel_vs_best_baseline_pct <= -5) & (learned.ci_high < 0)]
     kh, h = int(summ.kept_when_helped.sum()), int(summ.helped.sum())
@@ -191,7 +215,12 @@ def main() -> None:
     ap.add_argument("--test-days", type=int, default=120)
     ap.add_argument("--out", default=str(REPO / "reports/benchmarks/augment/short_record"))
     ap.add_argument("--report-only", action="store_true", help="rewrite README.md from short_record.csv")
+    ap.add_argument("--baselines", action="store_true", help="write baselines.csv (persistence, seasonal naive)")
     a = ap.parse_args()
+    if a.baselines:
+        baselines(a.datasets.split(","), [int(v) for v in a.lengths.split(",")], a.test_days).to_csv(
+            Path(a.out) / "baselines.csv", index=False)
+        return
     if a.report_only:
         write_readme(Path(a.out), " ".join(v for v in sys.argv[1:] if v != "--report-only"))
         return
