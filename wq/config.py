@@ -340,7 +340,7 @@ class Pipeline(Params):
             name or m.name, targets=self.targets, drivers=self.drivers, calendar=self.calendar,
             preprocess=self.preprocess.build(), model=m.model_dump(), seed=self.seed if seed is None else seed,
             season=m.season or None, holidays=self.holidays, lags=m.lags, horizon=m.horizon, change=m.change,
-            future_drivers=self.future_drivers,
+            future_drivers=self.future_drivers, calendar_tz=self.data.value("tz"),
         )
 
     # -- output ---------------------------------------------------------------------------------------------

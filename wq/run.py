@@ -288,7 +288,41 @@ def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit,
         sections += probability_sections(out_dir, metrics, result.predictions, pipeline.evaluate.levels,
                                          pipeline.model_name, pipeline.limits.limits(), result.limits,
                                          pipeline.evaluate.intervals, limit_notes(pipeline, result))
+    blocks = block_table(pipeline, result.predictions)
+    if len(blocks):
+        blocks.to_csv(out_dir / "blocks.csv", index=False, float_format="%.6g")
+        sections.append(("Lead-time blocks", blocks_markdown(blocks)))
     write_report(out_dir, metrics, pred[["time", "step", "model", "target", "observed", "predicted"]],
                  title=f"wq run: {pipeline.name}" + (f" ({PERFECT_FORECAST})" if pipeline.perfect_forecast else ""),
                  notes=notes, sections=sections, audit=audit)
     (out_dir / "pipeline.toml").write_text(pipeline.to_toml())
+
+
+def block_table(pipeline: Pipeline, predictions: pd.DataFrame) -> pd.DataFrame:
+    """MAE and maximum absolute error per model, target and lead-time block (``[evaluate] blocks``, or the first
+    day and the rest when the horizon is two days or more): ``blocks.csv`` and a report section."""
+    from wq.data.grid import infer_freq
+    from wq.evaluate.metrics import block_scores, lead_blocks
+
+    if predictions.empty:
+        return pd.DataFrame()
+    times = pd.DatetimeIndex(predictions["time"].drop_duplicates().sort_values())
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(infer_freq(times)))
+    except Exception:  # noqa: BLE001 - an irregular test period: no automatic day
+        step = pd.Timedelta("1D")
+    day = max(1, int(round(pd.Timedelta("1D") / step)))
+    blocks = lead_blocks(pipeline.model.horizon, pipeline.evaluate.blocks, day=day)
+    return block_scores(predictions, blocks) if blocks else pd.DataFrame()
+
+
+def blocks_markdown(blocks: pd.DataFrame) -> str:
+    """The block table as markdown: one row per model and target, MAE and max abs error of each block."""
+    wide = blocks.pivot_table(index=["model", "target"], columns="block", values=["MAE", "maxAE"], sort=False)
+    order = list(dict.fromkeys(blocks["block"]))
+    cols = [(m, b) for b in order for m in ("MAE", "maxAE")]
+    lines = ["| model | target | " + " | ".join(f"{m} steps {b}" for m, b in cols) + " |",
+             "|---|---|" + "---:|" * len(cols)]
+    for (model, target), row in wide.iterrows():
+        lines.append(f"| {model} | {target} | " + " | ".join(f"{row[c]:.4g}" for c in cols) + " |")
+    return "\n".join(lines)

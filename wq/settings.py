@@ -39,6 +39,10 @@ class DataTable(BaseModel):
             if "targets" in values:
                 raise ValueError("[data] has both 'target' and 'targets'; use one")
             values["targets"] = values.pop("target")
+        if "timezone" in values:  # the long name of ``tz``
+            if "tz" in values:
+                raise ValueError("[data] has both 'timezone' and 'tz'; use one")
+            values["tz"] = values.pop("timezone")
         try:
             DataSpec.from_mapping({"path": "<data file>", **values})
         except ConfigError as exc:
@@ -66,10 +70,17 @@ class SplitParams(Params):
 
 class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings, CombineSettings):
     """``[model]``: the declared model, its window settings and the settings of its components (each
-    component takes its own keys; see :func:`wq.models.registry.make_model`)."""
+    component takes its own keys; see :func:`wq.models.registry.make_model`); ``strategy``, ``pooling`` and
+    ``rows``: the week-ahead model of a multi-site run (:mod:`wq.sites.run`)."""
 
     name: str = "dwt-pca-lstm"
     season: Annotated[Int, Field(ge=0, description="seasonal naive period; 0: from the frequency")] = 0
+    strategy: Literal["direct", "recursive", "auto"] = Field(
+        "direct", description="multi-site runs: direct (lead-time feature), recursive (one-step model fed back) or "
+                              "auto (chosen on validation)")
+    pooling: Literal["local", "global", "auto"] = Field(
+        "auto", description="multi-site runs: a model per site, one across sites, or auto (chosen on validation)")
+    rows: Annotated[Int, Field(ge=100, description="multi-site runs: training rows drawn per site")] = 40_000
 
     @field_validator("name")
     @classmethod
@@ -141,12 +152,16 @@ class EvaluateParams(Params):
     :func:`wq.evaluate.backtest.evaluate_split`). ``levels``: central prediction intervals per model, target and
     step (each in (0, 1); ``[]``: none); ``intervals``: ``"aci"`` (adaptive conformal, the default: better
     calibrated on the validation tails of every benchmark dataset, reports/benchmarks/intervals) or ``"split"``
-    conformal; ``aci_gamma``: ACI's step size (:mod:`wq.evaluate.conformal`)."""
+    conformal; ``aci_gamma``: ACI's step size (:mod:`wq.evaluate.conformal`); ``blocks``: lead-time blocks scored
+    as a whole (:func:`wq.evaluate.metrics.lead_blocks`)."""
 
     peak_quantile: Annotated[Float, Field(gt=0, lt=1)] = 0.9
     zeros: Literal["skip", "error"] = "skip"
     folds: Annotated[Int, Field(ge=0)] = 0
     refit_every: Int | str | None = None
+    blocks: list[Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=2, max_length=2)]] = Field(
+        [], description="lead-time blocks [first, last] scored as a whole (MAE, max abs error); [] and a horizon "
+                        ">= 2 days: the first day and the rest")
     levels: list[Float] = [0.8, 0.95]
     intervals: Literal["split", "aci"] = "aci"
     aci_gamma: Annotated[Float, Field(gt=0, lt=1, description="ACI step size (Gibbs & Candes 2021)")] = 0.005
