@@ -31,7 +31,8 @@ from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_vali
 from wq.errors import ConfigError
 from wq.estimator import Int, Params, config_error, suggest
 from wq.preprocess.pipeline import PreprocessParams
-from wq.settings import (TUNABLE, AugmentParams, BatchParams, CompareParams, DataTable, EvaluateParams, ModelParams,
+from wq.settings import (TUNABLE, AugmentParams, BatchParams, CompareParams, DataTable, EvaluateParams, LimitsParams,
+                         ModelParams,
                          SplitParams, TuneParams, VariantParams, _value_error)
 
 __all__ = ["Pipeline", "DEFAULT_PIPELINE", "SplitParams", "ModelParams", "CompareParams", "EvaluateParams",
@@ -61,6 +62,7 @@ class Pipeline(Params):
     augment: AugmentParams = AugmentParams()
     tune: TuneParams = TuneParams()
     batch: BatchParams = BatchParams()
+    limits: LimitsParams = LimitsParams()
 
     _source: Path | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -90,6 +92,10 @@ class Pipeline(Params):
                 _value_error(self.check_tunable, p.name)
         for name, variant in self.compare.variants.items():
             self._check_variant(name, variant)
+        for target in self.limits.targets:
+            if target not in self.targets:
+                raise ValueError(f"[limits] {target}: not a target of the pipeline{suggest(target, self.targets)}; "
+                                 f"targets: {', '.join(self.targets)}")
         return self
 
     def _check_variant(self, name: str, variant: VariantParams) -> None:
@@ -334,7 +340,7 @@ class Pipeline(Params):
             name or m.name, targets=self.targets, drivers=self.drivers, calendar=self.calendar,
             preprocess=self.preprocess.build(), model=m.model_dump(), seed=self.seed if seed is None else seed,
             season=m.season or None, holidays=self.holidays, lags=m.lags, horizon=m.horizon, change=m.change,
-            future_drivers=self.future_drivers,
+            future_drivers=self.future_drivers, calendar_tz=self.data.value("tz"),
         )
 
     # -- output ---------------------------------------------------------------------------------------------

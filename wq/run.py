@@ -186,6 +186,31 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
     return RunResult(out_dir, result.metrics, result.predictions, audit, seconds, result.models)
 
 
+def prediction_columns(pipeline: Pipeline) -> list[str]:
+    """The columns of ``predictions.csv``: time, origin, step, model, target, observed, predicted, then
+    ``lower_80, upper_80, ...`` per ``[evaluate] levels`` and ``p_limit`` (probability of crossing the
+    target's ``[limits]`` limit; empty for a target without one) when any limit is set."""
+    from wq.evaluate.conformal import bound_columns
+
+    levels = pipeline.evaluate.levels
+    return [*PREDICTION_FILE_COLUMNS, *bound_columns(levels),
+            *(["p_limit"] if levels and pipeline.limits.targets else [])]
+
+
+def limit_notes(pipeline: Pipeline, result: SplitResult) -> list[str]:
+    """A stated warning (console and report) for each limit never crossed in the training period: its
+    climatology is 0, exceedance probabilities are extrapolations and no Brier skill can be earned."""
+    notes = []
+    for target, freq in result.climatology.items():
+        if not freq > 0:
+            kind, value = pipeline.limits.limits()[target]
+            text = (f"[limits] {target}: never {kind} {value:g} in the training period; its exceedance "
+                    f"probabilities rest on the forecast errors alone and climatology is 0.")
+            warnings.warn(text, UserWarning, stacklevel=2)
+            notes.append(f"Warning: {text}")
+    return notes
+
+
 def refit_note(pipeline: Pipeline, result: SplitResult) -> str:
     """The refit rule of the run, for the report."""
     every = pipeline.evaluate.refit_every
@@ -245,8 +270,10 @@ def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit,
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = result.metrics
     metrics.to_csv(out_dir / "metrics.csv", index=False, float_format="%.6g")
-    pred = result.predictions[PREDICTION_FILE_COLUMNS]
+    pred = result.predictions[prediction_columns(pipeline)]
     pred.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6g")
+    if result.limits is not None:
+        result.limits.to_csv(out_dir / "limits.csv", index=False, float_format="%.6g")
     if audit is not None:
         audit.drop(columns=["n"], errors="ignore").to_csv(out_dir / "leak_audit.csv", index=False, float_format="%.6g")
     sections = []
@@ -255,7 +282,47 @@ def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit,
 
         variants.drop(columns=["n"]).to_csv(out_dir / "variants.csv", index=False, float_format="%.6g")
         sections.append(("Variants: validation and test", variants_markdown(variants)))
+    if pipeline.evaluate.levels:
+        from wq.report.probability import probability_sections
+
+        sections += probability_sections(out_dir, metrics, result.predictions, pipeline.evaluate.levels,
+                                         pipeline.model_name, pipeline.limits.limits(), result.limits,
+                                         pipeline.evaluate.intervals, limit_notes(pipeline, result))
+    blocks = block_table(pipeline, result.predictions)
+    if len(blocks):
+        blocks.to_csv(out_dir / "blocks.csv", index=False, float_format="%.6g")
+        sections.append(("Lead-time blocks", blocks_markdown(blocks)))
     write_report(out_dir, metrics, pred[["time", "step", "model", "target", "observed", "predicted"]],
                  title=f"wq run: {pipeline.name}" + (f" ({PERFECT_FORECAST})" if pipeline.perfect_forecast else ""),
                  notes=notes, sections=sections, audit=audit)
     (out_dir / "pipeline.toml").write_text(pipeline.to_toml())
+
+
+def block_table(pipeline: Pipeline, predictions: pd.DataFrame) -> pd.DataFrame:
+    """MAE and maximum absolute error per model, target and lead-time block (``[evaluate] blocks``, or the first
+    day and the rest when the horizon is two days or more): ``blocks.csv`` and a report section."""
+    from wq.data.grid import infer_freq
+    from wq.evaluate.metrics import block_scores, lead_blocks
+
+    if predictions.empty:
+        return pd.DataFrame()
+    times = pd.DatetimeIndex(predictions["time"].drop_duplicates().sort_values())
+    try:
+        step = pd.Timedelta(pd.tseries.frequencies.to_offset(infer_freq(times)))
+    except Exception:  # noqa: BLE001 - an irregular test period: no automatic day
+        step = pd.Timedelta("1D")
+    day = max(1, int(round(pd.Timedelta("1D") / step)))
+    blocks = lead_blocks(pipeline.model.horizon, pipeline.evaluate.blocks, day=day)
+    return block_scores(predictions, blocks) if blocks else pd.DataFrame()
+
+
+def blocks_markdown(blocks: pd.DataFrame) -> str:
+    """The block table as markdown: one row per model and target, MAE and max abs error of each block."""
+    wide = blocks.pivot_table(index=["model", "target"], columns="block", values=["MAE", "maxAE"], sort=False)
+    order = list(dict.fromkeys(blocks["block"]))
+    cols = [(m, b) for b in order for m in ("MAE", "maxAE")]
+    lines = ["| model | target | " + " | ".join(f"{m} steps {b}" for m, b in cols) + " |",
+             "|---|---|" + "---:|" * len(cols)]
+    for (model, target), row in wide.iterrows():
+        lines.append(f"| {model} | {target} | " + " | ".join(f"{row[c]:.4g}" for c in cols) + " |")
+    return "\n".join(lines)

@@ -49,8 +49,10 @@ def test_unknown_name_and_bad_input_raise_config_error():
         calendar_features(idx, ["weekday"])
     with pytest.raises(ConfigError):
         calendar_features(idx, ["holiday"], holidays=None)
+    with pytest.raises(ConfigError, match="unknown holiday country"):
+        calendar_features(idx, ["holiday"], holidays="XX")  # any country of the holidays package is known
     with pytest.raises(ConfigError):
-        calendar_features(idx, ["holiday"], holidays="FR")
+        calendar_features(idx, ["holiday"], holidays=["2024-13-45"])
     with pytest.raises(ConfigError):
         calendar_features(pd.Index([1, 2]), ["month"])
 

@@ -26,6 +26,8 @@ def cmd_run(args) -> int:
                 table["mode"] = args.wavelet_mode
             pipe = pipe.with_params(preprocess__wavelet=table)
     models = csv_list(args.models)
+    if pipe.data.value("site") or pipe.data.value("sites"):
+        return _run_sites(pipe, models, args)
     if models:
         from wq.models.registry import check_name
 
@@ -46,6 +48,19 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _run_sites(pipe, models, args) -> int:
+    """A multi-site pipeline ([data] site or sites): :func:`wq.sites.run.run_sites`."""
+    from wq.sites.run import run_sites
+
+    result = run_sites(pipe, models=models, out_dir=args.out, jobs=args.jobs, scheduler=args.scheduler,
+                       progress=progress(args.quiet))
+    if not args.quiet:
+        summary = result.metrics[result.metrics["site"] == "all sites"].drop(columns=["site", "first", "last"])
+        print(summary.sort_values(["block", "MAE"]).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(f"wrote {result.out_dir}/report.md ({result.seconds:.1f} s)")
+    return 0
+
+
 def register(sub) -> None:
     run = sub.add_parser("run", help="fit, forecast the test period, compare models, write a report")
     add_pipeline_options(run, pipeline_optional=True)
@@ -55,4 +70,7 @@ def register(sub) -> None:
     run.add_argument("--wavelet-method", choices=["dwt", "atrous"],
                      help="trailing-window DWT (default) or the causal stationary à trous transform")
     run.add_argument("--audit-leak", action="store_true", help="run the wavelet models in both modes, side by side")
+    run.add_argument("--jobs", type=int, default=1,
+                     help="multi-site runs: per-site work on N joblib worker processes (-1: every core)")
+    run.add_argument("--scheduler", help="multi-site runs: a Dask scheduler address (tcp://host:8786) for per-site work")
     run.set_defaults(func=cmd_run)

@@ -45,6 +45,8 @@ __all__ = [
     "all_metrics",
     "metric",
     "canonical_name",
+    "lead_blocks",
+    "block_scores",
 ]
 
 METRICS: tuple[str, ...] = ("MAPE", "pMAPE", "EVS", "R", "RMSE", "MAE", "NSE", "KGE")
@@ -325,3 +327,40 @@ def metric(name: str) -> Callable[..., Any]:
     ``LOWER_IS_BETTER[canonical_name(name)]``.
     """
     return _FUNCTIONS[canonical_name(name)]
+
+
+# --------------------------------------------------------------------------- lead-time blocks
+def lead_blocks(horizon: int, blocks: list[list[int]] | None = None, day: int = 24) -> list[tuple[int, int]]:
+    """The lead-time blocks ``(first, last)`` step, inclusive, that a run scores as a whole.
+
+    ``blocks`` given: those (each clipped to ``horizon``, empty ones dropped). Otherwise, with ``horizon >= 2 *
+    day``: the first day and the rest, ``[(1, day), (day + 1, horizon)]`` (hourly data: hours 1-24 and 25-168,
+    how operators of district meters judge a week-ahead forecast); shorter horizons: none."""
+    if blocks:
+        out = [(int(a), min(int(b), horizon)) for a, b in blocks if int(a) <= min(int(b), horizon)]
+        return out
+    return [(1, day), (day + 1, horizon)] if horizon >= 2 * day else []
+
+
+def block_scores(pred, blocks: list[tuple[int, int]], by: tuple[str, ...] = ("model", "target")):
+    """MAE and maximum absolute error of each lead-time block.
+
+    ``pred``: a long frame with ``step``, ``observed``, ``predicted`` and the ``by`` columns (rows whose
+    observed or predicted value is missing are not scored). Returns one row per ``by`` group and block:
+    ``by..., block ("1-24"), first, last, n, MAE, maxAE``; vectorised (one groupby per block)."""
+    import pandas as pd
+
+    rows = []
+    ok = pred.dropna(subset=["observed", "predicted"])
+    err = (ok["predicted"] - ok["observed"]).abs()
+    for first, last in blocks:
+        inside = ok["step"].between(first, last)
+        g = err[inside].groupby([ok.loc[inside, c] for c in by], sort=False)
+        part = pd.DataFrame({"n": g.size(), "MAE": g.mean(), "maxAE": g.max()}).reset_index()
+        part.insert(len(by), "block", f"{first}-{last}")
+        part.insert(len(by) + 1, "first", first)
+        part.insert(len(by) + 2, "last", last)
+        rows.append(part)
+    if not rows:
+        return pd.DataFrame(columns=[*by, "block", "first", "last", "n", "MAE", "maxAE"])
+    return pd.concat(rows, ignore_index=True)

@@ -21,6 +21,8 @@ is a component class plus its ``kind``.
 | auto-ets, auto-arima, mstl | observed | - | statsforecast, fitted once, filtered causally (``stats`` extra) |
 | ensemble | members' | members' | weighted mean of ``[model] members``, weights on the validation tail |
 | auto | the pick's | the pick's | one of ``[model] candidates``, picked on folds inside the training part |
+| weekly-naive | observed | - | same hour (phase) last week |
+| weekly-mean4 | observed | - | mean of the last four weeks' same hour |
 
 Loading a saved model of any kind (:func:`load_model`, :func:`model_from_files`) also lives here, so that
 :mod:`wq.models.base` knows no concrete model.
@@ -56,7 +58,8 @@ RECIPES: dict[str, dict] = {
     "ga-bpnn": {"parts": "single", "driver_repr": "drivers", "component": {"kind": "neural", "cell": "mlp"},
                 "search": "ga"},
 }
-NAIVE = {"persistence": 1, "seasonal-naive": None}
+NAIVE = {"persistence": 1, "seasonal-naive": None, "weekly-naive": "7D", "weekly-mean4": "7D"}
+NAIVE_SEASONS = {"weekly-mean4": 4}
 STATISTICAL = ("auto-ets", "auto-arima", "mstl")
 COMBINED = ("ensemble", "auto")
 MODEL_NAMES = tuple(NAIVE) + tuple(RECIPES) + STATISTICAL + COMBINED
@@ -125,10 +128,11 @@ def make_component(spec: Mapping[str, Any]):
     return TabularComponent(**spec)
 
 
+# size: most of it is the numpydoc of every parameter; the body is one branch per kind of model
 def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = (), calendar: Sequence[str] = (),
                preprocess=None, model: Mapping[str, Any] | None = None, seed: int = 0, season: int | None = None,
                holidays: str | list[str] | None = "US", future_drivers: Sequence[str] = (),
-               **window: Any) -> Forecaster:
+               calendar_tz: str | None = None, **window: Any) -> Forecaster:
     """An unfitted forecaster by name, with sensible defaults: ``make_model("hgb", targets=["y"])``.
 
     Parameters
@@ -150,6 +154,9 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
         Country code(s) of the public-holiday calendar feature.
     future_drivers : sequence of str
         Drivers known for the target steps at the origin (:mod:`wq.data.future`; naive models ignore them).
+    calendar_tz : str, optional
+        The zone whose local wall time the calendar features of a learned model use (the pipeline's
+        ``[data] tz``; None: UTC).
     **window
         ``lags``, ``horizon``, ``change`` (defaults: :class:`wq.models.params.WindowParams`).
 
@@ -167,6 +174,8 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
             raise ConfigError(f"make_model: unknown setting(s) {unknown}")
         season_ = 1 if name == "persistence" else season
         kwargs = {"horizon": window["horizon"]} if "horizon" in window else {}
+        if isinstance(NAIVE[name], str):
+            kwargs.update(period=NAIVE[name], seasons=NAIVE_SEASONS.get(name, 1))
         naive = NaiveForecaster(targets=list(targets), seed=seed, season=season_, name=name, **kwargs)
         naive.check_params()
         return naive
@@ -180,7 +189,7 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
         cls, extra = _ga_class(), {k: model[k] for k in GASettings.model_fields if k in model}
     model = cls(name=name, targets=list(targets), drivers=list(drivers), calendar=list(calendar),
                 preprocess=preprocess, parts=recipe["parts"], driver_repr=recipe["driver_repr"],
-                component=make_component(comp), seed=seed, holidays=holidays,
+                component=make_component(comp), seed=seed, holidays=holidays, calendar_tz=calendar_tz,
                 future_drivers=list(future_drivers), **window, **extra)
     model.check_params()  # a bad combination fails here, before any data is read
     return model

@@ -40,8 +40,9 @@ from wq.models.base import Forecaster, torch_bytes, torch_load_bytes
 from wq.models.params import WindowParams
 from wq.windows import WindowSet, sequence_windows, split_sequences
 
-# A callable that returns synthetic training sequences (M, lags + horizon, C) from the real ones (N, L + h, C).
-Augmenter = Callable[[np.ndarray], np.ndarray]
+# A callable that returns synthetic training sequences (M, lags + horizon, C) from the real ones (N, L + h, C),
+# called as augment(S, condition=channel indices of the calendar and known-future drivers).
+Augmenter = Callable[..., np.ndarray]
 
 
 def _component(spec: dict):
@@ -74,6 +75,7 @@ class WindowForecasterParams(WindowParams):
     component: Any = None
     seed: Annotated[Int, Field(ge=0)] = 0
     holidays: str | list[str] | None = "US"
+    calendar_tz: str | None = Field(None, description="zone whose wall time the calendar features use")
     future_drivers: list[str] = Field([], description="drivers known for the target steps at the origin")
 
 
@@ -152,7 +154,8 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
             return np.zeros((len(index), 0))
         from wq.data.calendar import calendar_features
 
-        return calendar_features(index, self.calendar, holidays=self.holidays).to_numpy(dtype=np.float64)
+        return calendar_features(index, self.calendar, holidays=self.holidays,
+                                 tz=self.calendar_tz).to_numpy(dtype=np.float64)
 
     def _matrix(self, parts, index: pd.DatetimeIndex, extra: int = 0) -> tuple[np.ndarray, dict[str, list[int]]]:
         """Channel matrix (T + extra, C) and the channel indices of each block. ``extra`` rows are appended
@@ -228,7 +231,9 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         self.augmented_ = 0
         if augment is not None:
             real = S_train[np.isfinite(S_train).all(axis=(1, 2))]  # generators learn from complete windows
-            synth = np.asarray(augment(np.ascontiguousarray(real)), dtype=np.float64)
+            # the calendar and known-future drivers condition the generator and are copied, never generated
+            condition = layout["calendar"] + layout.get("future", [])
+            synth = np.asarray(augment(np.ascontiguousarray(real), condition=condition), dtype=np.float64)
             if synth.ndim != 3 or synth.shape[1:] != S_train.shape[1:]:
                 raise ValueError(f"augmenter returned shape {synth.shape}, expected (M, {S_train.shape[1]}, {S_train.shape[2]})")
             self.augmented_ = int(synth.shape[0])
