@@ -54,12 +54,15 @@ def test_run_writes_outputs_and_is_reproducible(pipeline, tmp_path):
     assert main(["run", str(pipeline), "--out", str(tmp_path / "b"), "--quiet"]) == 0
     metrics = pd.read_csv(tmp_path / "a" / "metrics.csv")
     assert list(metrics.columns) == ["model", "target", "step", "MAPE", "pMAPE", "EVS", "R", "RMSE", "MAE", "NSE",
-                                     "KGE", "fit_seconds", "n", "skipped"]
+                                     "KGE", "fit_seconds", "n", "skipped",  # then the intervals ([evaluate] levels)
+                                     "coverage_80", "width_80", "interval_score_80", "coverage_95", "width_95",
+                                     "interval_score_95", "pinball", "CRPS"]
     assert (metrics.skipped == 0).all() and (metrics.n > 0).all()
     assert set(metrics.model) == {"dwt-pca-lstm", "persistence", "hgb"}
     assert len(metrics) == 6 and (metrics.step == 1).all()
     pred = pd.read_csv(tmp_path / "a" / "predictions.csv", parse_dates=["time", "origin"])
-    assert list(pred.columns) == ["time", "origin", "step", "model", "target", "observed", "predicted"]
+    assert list(pred.columns) == ["time", "origin", "step", "model", "target", "observed", "predicted",
+                                  "lower_80", "upper_80", "lower_95", "upper_95"]
     assert (pred.step == 1).all() and (pred.time - pred.origin == pd.Timedelta(days=1)).all()
     assert np.isfinite(pred.predicted).all()
     report = (tmp_path / "a" / "report.md").read_text()
@@ -158,7 +161,8 @@ def test_horizon_3_end_to_end_with_leak_audit(pipeline, tmp_path):
     # every step of every model is scored on the test times it reaches (origins in the test period, or the
     # last training row), so no step holds a training-period time
     pred = pd.read_csv(out / "predictions.csv", parse_dates=["time", "origin"])
-    assert list(pred.columns) == ["time", "origin", "step", "model", "target", "observed", "predicted"]
+    assert list(pred.columns) == ["time", "origin", "step", "model", "target", "observed", "predicted",
+                                  "lower_80", "upper_80", "lower_95", "upper_95"]
     assert ((pred.time - pred.origin).dt.days == pred.step).all()
     first_test = pred[pred.step == 1].time.min()
     assert pred.time.min() == first_test and pred.origin.min() == first_test - pd.Timedelta(days=1)

@@ -4,9 +4,11 @@
   (:func:`conformal_meta`: the pools of split conformal, :mod:`wq.evaluate.conformal`).
 - ``wq forecast`` adds ``lower_<level>`` / ``upper_<level>`` per ``[evaluate] levels`` and ``p_limit`` (the
   probability of crossing the target's ``[limits]`` limit) to every forecast row (:func:`add_probabilistic`).
-  With ``[evaluate] intervals = "aci"`` and a store, the store's earlier forecasts of the same model version
-  whose observations have arrived (scored against the fresh data) join the pool and adapt the levels (ACI),
-  using only what was observed at each forecast's origin. The store keeps them (schema 3, table
+  With ``[evaluate] intervals = "aci"`` and a SQLite store, the store's earlier forecasts of the same model
+  version whose observations have arrived (scored against the fresh data) join the pool and adapt the levels
+  (ACI), using only what was observed at each forecast's origin; in a backfill the earlier as-of times of the
+  same run count as issued, so a backfill into a store equals day-by-day runs into it. Without a store (dry
+  run, CSV) there is no record to learn from: split conformal on the validation errors. The store keeps them (schema 3, table
   ``probabilistic``); a CSV store keeps the points only.
 - :func:`alarms`: the forecasts whose ``p_limit`` reaches ``[limits] warn`` (level ``warn``) or ``alarm``
   (level ``alarm``); ``wq forecast --fail-on-alarm`` exits :data:`wq.cli.batch.EXIT_ALARM` (4) on an alarm.
@@ -64,12 +66,16 @@ def add_probabilistic(bm: Any, rows: pd.DataFrame, frame: pd.DataFrame, store=No
                          "predicted": rows["value"].to_numpy(dtype=np.float64)})
     pred["observed"] = _observed(frame, pred)
     n_new = len(pred)
-    if pipe.evaluate.intervals == "aci" and store is not None:
+    # ACI learns from forecasts that were (or, in a backfill, would have been) issued to the store; without a
+    # store there is no record to learn from: the validation errors alone (split), so a dry run or a CSV run
+    # gives the same intervals whether its as-of times come in one backfill or one by one
+    method = pipe.evaluate.intervals if store is not None else "split"
+    if method == "aci":
         pred = pd.concat([pred, _history(bm, store, frame, pred)], ignore_index=True)
     with warnings.catch_warnings():  # too few validation errors for a level: said once, by wq train
         warnings.simplefilter("ignore", ConformalWarning)
-        out = add_intervals(pred, _pools(conformal), pipe.evaluate.levels, pipe.evaluate.intervals,
-                            pipe.evaluate.aci_gamma, pipe.limits.limits()).iloc[:n_new]
+        out = add_intervals(pred, _pools(conformal), pipe.evaluate.levels, method, pipe.evaluate.aci_gamma,
+                            pipe.limits.limits()).iloc[:n_new]
     extra = [c for c in out.columns if c.startswith(("lower_", "upper_"))]
     if pipe.limits.targets:
         extra.append("p_limit")

@@ -225,17 +225,8 @@ def _factory(args: dict, name: str) -> Forecaster:
 def model_from_files(files: dict[str, bytes]) -> Forecaster:
     """A fitted forecaster of any kind from the files of :meth:`Forecaster.to_files`."""
     state = read_model_json(files)
-    if state.get("class") == "EnsembleForecaster":
-        from wq.models.ensemble import member_files
-
-        members = [model_from_files(f) for f in member_files(files)]
-        return _other_class("EnsembleForecaster").from_members(state["state"], members)
-    if state.get("class") == "AutoForecaster":
-        from wq.models.auto import chosen_files
-
-        return _other_class("AutoForecaster").from_chosen(state["state"], model_from_files(chosen_files(files)))
-    if state.get("class") == "StatForecaster":
-        return _other_class("StatForecaster").from_files(files)
+    if state.get("class") in ("EnsembleForecaster", "AutoForecaster", "StatForecaster"):
+        return _other_class(state["class"]).from_files(files)
     if state.get("class") == "GABPForecaster":
         return _ga_class().from_files(files)
     cls = CLASSES.get(state.get("class", "")) if "class" in state else model_class(state["model"])
