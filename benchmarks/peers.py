@@ -3,6 +3,13 @@
 - statsforecast (the ``bench`` extra: ``pip install wq[bench]``), on each target series alone (univariate):
   ``sf-autoets`` AutoETS, ``sf-autoarima`` AutoARIMA, ``sf-mstl`` MSTL (trend by AutoETS), ``sf-seasonal-naive``
   SeasonalNaive, all with ``season_length`` (7 for daily data).
+- ``mlf-lgbm`` (the ``peers`` extra: ``pip install wq[peers]``): mlforecast with LightGBM, the pattern that wins
+  forecasting competitions (M5): lags 1..``lags`` of the target, rolling means of the last 7 and 28 steps (24 and
+  168 for hourly data), calendar features of the target time (day of week, day of year, month; hour for
+  sub-daily data), and every driver at the origin (one step before the target). LightGBM's defaults with
+  ``random_state`` = ``seed``, one thread. Missing values (gaps kept by the data layer) stay missing: LightGBM
+  uses them as they are; mlforecast refuses missing targets, so its lag features read the last observed value
+  (forward fill, causal) and rows whose target is missing are not fitted.
 - ``sk-hgb``: "what a data scientist would write", built directly with scikit-learn and independent of wq's
   ``hgb``: a HistGradientBoostingRegressor with default settings on the last ``lags`` values of the target, the
   last ``lags`` values of every driver and the calendar of the target day (day of week, month, day of year).
@@ -27,7 +34,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from wq.errors import ConfigError, DataError
 
 STATSFORECAST_PEERS = ("sf-autoets", "sf-autoarima", "sf-mstl", "sf-seasonal-naive")
-PEERS = (*STATSFORECAST_PEERS, "sk-hgb")
+PEERS = (*STATSFORECAST_PEERS, "sk-hgb", "mlf-lgbm")
 FILTER_PEERS = ("sf-autoets", "sf-autoarima", "sf-seasonal-naive")
 """Peers whose ``forward(fitted=True)`` is a causal one-step filter with fixed parameters."""
 
@@ -111,6 +118,7 @@ class LagHGBPeer:
         A = self.features(frame.iloc[:fit_end], target, drivers)
         y = frame[target].to_numpy(dtype=np.float64)[:fit_end]
         rows = np.arange(self.lags - 1, fit_end - 1)  # origins whose target t+1 < fit_end
+        rows = rows[np.isfinite(y[rows + 1])]  # targets in long gaps (kept missing by the data layer) are not fitted
         if rows.size < 10:
             raise DataError(f"{fit_end} training rows are too few for the sk-hgb peer with lags={self.lags}")
         self.target_, self.drivers_ = target, list(drivers)
@@ -124,6 +132,59 @@ class LagHGBPeer:
         if origins[0] < self.lags - 1:
             raise ConfigError(f"the first origin {origins[0]} has fewer than lags={self.lags} rows of history")
         return self.model_.predict(A[origins])
+
+
+class MLForecastLGBMPeer:
+    """mlforecast + LightGBM one step ahead (module docstring). Features are built by ``MLForecast.preprocess``
+    on the whole series (lags and rolling means of lagged values read only the past), the model is fitted on
+    the rows whose target lies before ``fit_end`` and predicts the rows [start, stop): each forecast from its
+    origin's data only, with the parameters held fixed."""
+
+    def __init__(self, lags: int = 7, seed: int = 0):
+        self.lags = lags
+        self.seed = seed
+
+    def _frame(self, frame: pd.DataFrame, target: str, drivers: Sequence[str]):
+        try:
+            from lightgbm import LGBMRegressor
+            from mlforecast import MLForecast
+            from mlforecast.lag_transforms import RollingMean
+        except ImportError:
+            raise ConfigError("the mlf-lgbm peer needs the peers extra: pip install 'wq[peers]'") from None
+        freq = frame.index.freq or pd.infer_freq(frame.index)
+        if freq is None:
+            raise DataError("the time index has no regular frequency; the data layer sets it")
+        offset = pd.tseries.frequencies.to_offset(freq)
+        hourly = offset.nanos < pd.Timedelta("1D").value
+        windows = (24, 168) if hourly else (7, 28)
+        dates = ["hour", "dayofweek", "dayofyear"] if hourly else ["dayofweek", "dayofyear", "month"]
+        # mlforecast refuses missing targets: its features read the last observed value (forward fill, causal);
+        # the rows whose own target is missing are neither fitted nor scored
+        y = frame[target].ffill()
+        if y.isna().any():
+            raise DataError(f"{target} has no value on the first row; the data layer trims the edges")
+        df = pd.DataFrame({"unique_id": "s", "ds": frame.index, "y": y.to_numpy(dtype=np.float64)})
+        for d in drivers:  # the driver at the origin: known when the forecast of the next step is made
+            df[f"{d}_origin"] = frame[d].shift(1).to_numpy(dtype=np.float64)
+        model = LGBMRegressor(random_state=self.seed, n_jobs=1, verbosity=-1)
+        mlf = MLForecast(models={"lgbm": model}, freq=offset, lags=list(range(1, int(self.lags) + 1)),
+                         lag_transforms={1: [RollingMean(window_size=w, min_samples=1) for w in windows]},
+                         date_features=dates)
+        feats = mlf.preprocess(df, dropna=False, static_features=[])
+        return mlf, feats.set_index("ds").reindex(frame.index)
+
+    def forecast(self, frame: pd.DataFrame, target: str, drivers: Sequence[str], fit_end: int, start: int,
+                 stop: int) -> np.ndarray:
+        """Forecasts of y[start:stop] (``fit_end <= start``)."""
+        mlf, feats = self._frame(frame.iloc[:stop], target, drivers)
+        X = feats.drop(columns=["unique_id", "y"])
+        y = frame[target].to_numpy(dtype=np.float64)[:stop]
+        train = np.arange(fit_end)
+        train = train[np.isfinite(y[train]) & (train >= 1)]
+        if train.size < 10:
+            raise DataError(f"{train.size} training rows with a target are too few for the mlf-lgbm peer")
+        mlf.fit_models(X.iloc[train], y[train])
+        return np.asarray(mlf.models_["lgbm"].predict(X.iloc[start:stop]), dtype=np.float64)
 
 
 def peer_forecasts(frame: pd.DataFrame, targets: Sequence[str], drivers: Sequence[str], fit_end: int,
@@ -146,8 +207,11 @@ def peer_forecasts(frame: pd.DataFrame, targets: Sequence[str], drivers: Sequenc
             t0 = time.perf_counter()
             if name == "sk-hgb":
                 pred = LagHGBPeer(lags=lags, seed=seed).fit(frame, target, drivers, fit_end).predict(frame, start, stop)
-            else:
-                pred = statsforecast_one_step(y, fit_end, start, stop, name, season=season,
+            elif name == "mlf-lgbm":
+                pred = MLForecastLGBMPeer(lags=lags, seed=seed).forecast(frame, target, drivers, fit_end, start, stop)
+            else:  # statsforecast needs a gap-free series: long gaps are forward-filled (causal), never scored
+                filled = pd.Series(y).ffill().to_numpy()
+                pred = statsforecast_one_step(filled, fit_end, start, stop, name, season=season,
                                               approximation=approximation)
             times.append({"model": name, "target": target, "fit_seconds": time.perf_counter() - t0})
             rows.append(pd.DataFrame({"model": name, "origin": index[start - 1:stop - 1], "time": index[start:stop],

@@ -14,11 +14,13 @@
 #                      the day before's row must be there)
 #   WQ_ARTIFACT_KEY    optional; read by wq itself: artifacts must carry a valid signature made with it
 #   WQ_PYTHON          Python interpreter with wq installed (default: python3 on PATH)
-#   WQ_EXTRA_ARGS      more options for `wq forecast`, e.g. "--threads 2"
+#   WQ_EXTRA_ARGS      more options for `wq forecast`, e.g. "--threads 2" or "--fail-on-alarm" (exit 4 when a
+#                      forecast's probability of crossing a [limits] limit reaches the alarm threshold)
 #
 # Runs `python -m wq.batch forecast` (the same command as `wq forecast`; it imports only the batch commands,
 # whatever the other subcommands import), logs to stderr with timestamps, and exits with its code:
-# 0 ok, 2 bad input (stale or malformed data, bad or unsigned artifact, bad option: nothing written), 1 unexpected.
+# 0 ok, 2 bad input (stale or malformed data, bad or unsigned artifact, bad option: nothing written), 1 unexpected,
+# 4 an alarm with --fail-on-alarm (the forecasts were written).
 # A forecast already issued is never replaced: re-running a day on revised data stores a new version beside it.
 set -euo pipefail
 
@@ -48,6 +50,7 @@ rc=0
 case "$rc" in
     0) log "done" ;;
     2) log "failed: bad input (see the error above); nothing was written" ;;
+    4) log "ALARM: a forecast's probability of crossing its limit reached the alarm threshold (forecasts written)" ;;
     *) log "failed: unexpected error (exit $rc); nothing was written" ;;
 esac
 exit "$rc"

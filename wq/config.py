@@ -31,7 +31,8 @@ from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, field_vali
 from wq.errors import ConfigError
 from wq.estimator import Int, Params, config_error, suggest
 from wq.preprocess.pipeline import PreprocessParams
-from wq.settings import (TUNABLE, AugmentParams, BatchParams, CompareParams, DataTable, EvaluateParams, ModelParams,
+from wq.settings import (TUNABLE, AugmentParams, BatchParams, CompareParams, DataTable, EvaluateParams, LimitsParams,
+                         ModelParams,
                          SplitParams, TuneParams, VariantParams, _value_error)
 
 __all__ = ["Pipeline", "DEFAULT_PIPELINE", "SplitParams", "ModelParams", "CompareParams", "EvaluateParams",
@@ -61,6 +62,7 @@ class Pipeline(Params):
     augment: AugmentParams = AugmentParams()
     tune: TuneParams = TuneParams()
     batch: BatchParams = BatchParams()
+    limits: LimitsParams = LimitsParams()
 
     _source: Path | None = PrivateAttr(default=None)
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -79,7 +81,7 @@ class Pipeline(Params):
 
         if not self.targets:
             raise ValueError("[data] target is missing: name the column(s) to forecast")
-        for name in self.models:
+        for name in self.models_used:
             if RECIPES.get(name, {}).get("parts") == "dual" and self.preprocess.wavelet is None:
                 raise ValueError(f"model {name!r} splits the target with the wavelet stage: set [preprocess] "
                                  f"wavelet (or leave {name!r} out)")
@@ -90,6 +92,10 @@ class Pipeline(Params):
                 _value_error(self.check_tunable, p.name)
         for name, variant in self.compare.variants.items():
             self._check_variant(name, variant)
+        for target in self.limits.targets:
+            if target not in self.targets:
+                raise ValueError(f"[limits] {target}: not a target of the pipeline{suggest(target, self.targets)}; "
+                                 f"targets: {', '.join(self.targets)}")
         return self
 
     def _check_variant(self, name: str, variant: VariantParams) -> None:
@@ -298,6 +304,16 @@ class Pipeline(Params):
     def models(self) -> list[str]:
         """The declared model, then the comparison models, without repeats."""
         return list(dict.fromkeys([self.model.name, *self.compare.models]))
+
+    @property
+    def models_used(self) -> list[str]:
+        """The models of the run and those they are made of: an ensemble's members, auto's candidates."""
+        names = list(self.models)
+        if "auto" in names:
+            names += self.model.candidates
+        if "ensemble" in names:
+            names += self.model.members
+        return list(dict.fromkeys(names))
 
     @property
     def wavelet_mode(self) -> str:

@@ -94,6 +94,19 @@ def search_notes(models: dict) -> list[str]:
             for name, m in models.items() if hasattr(m, "best_params_")]
 
 
+def choice_notes(models: dict) -> list[str]:
+    """One note per ensemble (its weights and their validation numbers) and auto model (what it picked, on
+    which numbers)."""
+    out = []
+    for model in models.values():
+        if hasattr(model, "choice_") or hasattr(model, "weights_"):
+            out.append(model.notes())
+        chosen = getattr(model, "chosen_", None)
+        if chosen is not None and hasattr(chosen, "weights_"):
+            out.append(f"auto's pick: {chosen.notes()}")
+    return out
+
+
 def warning_notes(messages: list[str]) -> list[str]:
     """Report notes for metric warnings (at most :data:`MAX_WARNING_NOTES`, then a count)."""
     notes = [f"Metric warning: {m}" for m in messages[:MAX_WARNING_NOTES]]
@@ -160,6 +173,7 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
         *gap_notes(result.metrics, frame, pipeline),
         *warning_notes(metric_warnings),
         *search_notes(result.models),
+        *choice_notes(result.models),
         *(notes_extra or []),
         f"Wall time of the run: {seconds:.1f} s.",
     ]
@@ -170,6 +184,31 @@ def run_pipeline(pipeline: Pipeline, *, data_path=None, models: list[str] | None
     with replace_dir(out_dir) as tmp:
         write_outputs(tmp, pipeline, result, audit, run_notes, variants)
     return RunResult(out_dir, result.metrics, result.predictions, audit, seconds, result.models)
+
+
+def prediction_columns(pipeline: Pipeline) -> list[str]:
+    """The columns of ``predictions.csv``: time, origin, step, model, target, observed, predicted, then
+    ``lower_80, upper_80, ...`` per ``[evaluate] levels`` and ``p_limit`` (probability of crossing the
+    target's ``[limits]`` limit; empty for a target without one) when any limit is set."""
+    from wq.evaluate.conformal import bound_columns
+
+    levels = pipeline.evaluate.levels
+    return [*PREDICTION_FILE_COLUMNS, *bound_columns(levels),
+            *(["p_limit"] if levels and pipeline.limits.targets else [])]
+
+
+def limit_notes(pipeline: Pipeline, result: SplitResult) -> list[str]:
+    """A stated warning (console and report) for each limit never crossed in the training period: its
+    climatology is 0, exceedance probabilities are extrapolations and no Brier skill can be earned."""
+    notes = []
+    for target, freq in result.climatology.items():
+        if not freq > 0:
+            kind, value = pipeline.limits.limits()[target]
+            text = (f"[limits] {target}: never {kind} {value:g} in the training period; its exceedance "
+                    f"probabilities rest on the forecast errors alone and climatology is 0.")
+            warnings.warn(text, UserWarning, stacklevel=2)
+            notes.append(f"Warning: {text}")
+    return notes
 
 
 def refit_note(pipeline: Pipeline, result: SplitResult) -> str:
@@ -231,8 +270,10 @@ def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit,
     out_dir.mkdir(parents=True, exist_ok=True)
     metrics = result.metrics
     metrics.to_csv(out_dir / "metrics.csv", index=False, float_format="%.6g")
-    pred = result.predictions[PREDICTION_FILE_COLUMNS]
+    pred = result.predictions[prediction_columns(pipeline)]
     pred.to_csv(out_dir / "predictions.csv", index=False, float_format="%.6g")
+    if result.limits is not None:
+        result.limits.to_csv(out_dir / "limits.csv", index=False, float_format="%.6g")
     if audit is not None:
         audit.drop(columns=["n"], errors="ignore").to_csv(out_dir / "leak_audit.csv", index=False, float_format="%.6g")
     sections = []
@@ -241,6 +282,12 @@ def write_outputs(out_dir: Path, pipeline: Pipeline, result: SplitResult, audit,
 
         variants.drop(columns=["n"]).to_csv(out_dir / "variants.csv", index=False, float_format="%.6g")
         sections.append(("Variants: validation and test", variants_markdown(variants)))
+    if pipeline.evaluate.levels:
+        from wq.report.probability import probability_sections
+
+        sections += probability_sections(out_dir, metrics, result.predictions, pipeline.evaluate.levels,
+                                         pipeline.model_name, pipeline.limits.limits(), result.limits,
+                                         pipeline.evaluate.intervals, limit_notes(pipeline, result))
     blocks = block_table(pipeline, result.predictions)
     if len(blocks):
         blocks.to_csv(out_dir / "blocks.csv", index=False, float_format="%.6g")

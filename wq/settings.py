@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from wq.errors import ConfigError
 from wq.estimator import Float, Int, Params, suggest
-from wq.models.params import GASettings, NeuralSettings, TabularSettings, WindowParams
+from wq.models.params import CombineSettings, GASettings, NeuralSettings, TabularSettings, WindowParams
 
 __all__ = ["SplitParams", "ModelParams", "VariantParams", "CompareParams", "EvaluateParams", "AugmentParams",
-           "TuneParams", "BatchParams", "DataTable", "TUNABLE"]
+           "TuneParams", "BatchParams", "LimitParams", "LimitsParams", "DataTable", "TUNABLE"]
 
 TUNABLE = ("model", "preprocess", "augment")
 """Tables whose settings the tuner may change (tuning ``split`` or ``data`` would move the test rows)."""
@@ -68,7 +68,7 @@ class SplitParams(Params):
     validation: Annotated[Float, Field(ge=0, lt=1)] = 0.2
 
 
-class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings):
+class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings, CombineSettings):
     """``[model]``: the declared model, its window settings and the settings of its components (each
     component takes its own keys; see :func:`wq.models.registry.make_model`); ``strategy``, ``pooling`` and
     ``rows``: the week-ahead model of a multi-site run (:mod:`wq.sites.run`)."""
@@ -88,6 +88,30 @@ class ModelParams(WindowParams, NeuralSettings, TabularSettings, GASettings):
         from wq.models.registry import check_name
 
         return _value_error(check_name, value)
+
+    @field_validator("members", "candidates")
+    @classmethod
+    def _members(cls, value: list[str], info) -> list[str]:
+        from wq.models.registry import check_name
+
+        members = info.field_name == "members"
+        what = "ensemble member" if members else "auto candidate"
+        for name in value:
+            if name == "auto" or (members and name == "ensemble"):
+                itself = name == ("ensemble" if members else "auto")
+                raise ValueError(f"{what} {name!r}: {'an ensemble' if members else 'auto'} cannot hold "
+                                 + ("itself" if itself else f"an {name} model"))
+            _value_error(check_name, name)
+        if len(set(value)) != len(value):
+            raise ValueError(f"{value} repeats a model")
+        return value
+
+    @field_validator("auto_metric")
+    @classmethod
+    def _auto_metric(cls, value: str) -> str:
+        from wq.evaluate.metrics import canonical_name
+
+        return _value_error(canonical_name, value)
 
 
 class VariantParams(Params):
@@ -125,8 +149,11 @@ class EvaluateParams(Params):
     """``[evaluate]``: pMAPE's peak quantile, what MAPE does with zero observations, rolling-origin folds, and
     ``refit_every``: refit the models through the test period every so often, as an operator retrains (a
     duration such as ``"90D"``, a number of steps, or ``"none"``: fitted once on the training part;
-    :func:`wq.evaluate.backtest.evaluate_split`); ``blocks``: lead-time blocks scored as a whole
-    (:func:`wq.evaluate.metrics.lead_blocks`)."""
+    :func:`wq.evaluate.backtest.evaluate_split`). ``levels``: central prediction intervals per model, target and
+    step (each in (0, 1); ``[]``: none); ``intervals``: ``"aci"`` (adaptive conformal, the default: better
+    calibrated on the validation tails of every benchmark dataset, reports/benchmarks/intervals) or ``"split"``
+    conformal; ``aci_gamma``: ACI's step size (:mod:`wq.evaluate.conformal`); ``blocks``: lead-time blocks scored
+    as a whole (:func:`wq.evaluate.metrics.lead_blocks`)."""
 
     peak_quantile: Annotated[Float, Field(gt=0, lt=1)] = 0.9
     zeros: Literal["skip", "error"] = "skip"
@@ -135,6 +162,19 @@ class EvaluateParams(Params):
     blocks: list[Annotated[list[Annotated[Int, Field(ge=1)]], Field(min_length=2, max_length=2)]] = Field(
         [], description="lead-time blocks [first, last] scored as a whole (MAE, max abs error); [] and a horizon "
                         ">= 2 days: the first day and the rest")
+    levels: list[Float] = [0.8, 0.95]
+    intervals: Literal["split", "aci"] = "aci"
+    aci_gamma: Annotated[Float, Field(gt=0, lt=1, description="ACI step size (Gibbs & Candes 2021)")] = 0.005
+
+    @field_validator("levels")
+    @classmethod
+    def _levels(cls, value: list[float]) -> list[float]:
+        bad = [v for v in value if not 0 < v < 1]
+        if bad:
+            raise ValueError(f"levels must lie strictly between 0 and 1 (0.8 is an 80 % interval); got {bad}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"levels has duplicates: {value}")
+        return sorted(value)
 
     @field_validator("refit_every", mode="before")
     @classmethod
@@ -192,7 +232,8 @@ class TuneParams(Params):
     """``[tune]``: the search (:mod:`wq.tune`): strategy, GA sizes and operators, folds, metric, budget.
     ``encoding``: the GA's chromosomes, ``real`` genes or ``binary`` strings of ``bits`` bits per setting
     (:mod:`wq.tune.encoding`); ``selection`` / ``crossover`` unset: the encoding's classic operators
-    (real: tournament, blend; binary: roulette, one-point)."""
+    (real: tournament, blend; binary: roulette, one-point). ``fidelity`` < 1 screens each GA generation with
+    short training and trains only the best ``survivors`` fraction in full (:mod:`wq.tune.fidelity`)."""
 
     strategy: Literal["ga", "random", "optuna", "all"] = "ga"
     population: Annotated[Int, Field(ge=2)] = 12
@@ -209,6 +250,10 @@ class TuneParams(Params):
     max_evals: Annotated[Int, Field(ge=0, description="0: no limit")] = 0
     time_limit: Annotated[Float, Field(ge=0, description="seconds; 0: no limit")] = 0.0
     epochs: Annotated[Int, Field(ge=0, description="maximum epochs while tuning; 0: [model] epochs")] = 0
+    fidelity: Annotated[Float, Field(gt=0, le=1, description=(
+        "GA screening: each generation is first trained with this fraction of the epochs and of the first "
+        "fold's training rows, full training only for the best 'survivors'; 1: no screening"))] = 1.0
+    survivors: Annotated[Float, Field(gt=0, le=1, description="fraction of a screened generation trained in full")] = 0.5
     space: dict[str, Any] = {}
 
     @model_validator(mode="after")
@@ -244,6 +289,64 @@ class TuneParams(Params):
 
             _value_error(Space.from_mapping, value)
         return value
+
+
+class LimitParams(Params):
+    """One target's limit in ``[limits]``: ``above`` (an exceedance is a value above it, e.g. a permit's
+    NH3-N) or ``below`` (a value below it, e.g. dissolved oxygen); exactly one."""
+
+    above: Float | None = None
+    below: Float | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> "LimitParams":
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of above = <value> or below = <value>")
+        return self
+
+    @property
+    def limit(self) -> tuple[str, float]:
+        return ("above", self.above) if self.above is not None else ("below", self.below)
+
+
+class LimitsParams(Params):
+    """``[limits]``: a limit per target (``nh3n_out_mgl = { above = 5.0 }``, ``do_mgl = { below = 4.0 }``) and
+    the thresholds on the forecast probability of crossing it: ``warn`` (default 0.3) and ``alarm`` (default
+    0.6), 0 < warn <= alarm <= 1. The targets are checked against ``[data] targets`` when the pipeline loads."""
+
+    warn: Annotated[Float, Field(gt=0, le=1)] = 0.3
+    alarm: Annotated[Float, Field(gt=0, le=1)] = 0.6
+    targets: dict[str, LimitParams] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        targets = dict(values.pop("targets", {}) or {})
+        for key in list(values):
+            if key not in ("warn", "alarm"):
+                targets[key] = values.pop(key)
+        for key, table in targets.items():
+            if not isinstance(table, (dict, LimitParams)):
+                raise ValueError(f"{key}: a limit is a table, e.g. {key} = {{ above = 5.0 }}; got {table!r}")
+        values["targets"] = targets
+        return values
+
+    @model_validator(mode="after")
+    def _order(self) -> "LimitsParams":
+        if self.warn > self.alarm:
+            raise ValueError(f"warn ({self.warn}) must not exceed alarm ({self.alarm})")
+        return self
+
+    def limits(self) -> dict[str, tuple[str, float]]:
+        """Target -> ("above" | "below", value)."""
+        return {t: p.limit for t, p in self.targets.items()}
+
+    def level(self, p: float) -> str:
+        """``"alarm"``, ``"warn"`` or ``""`` for an exceedance probability."""
+        return "alarm" if p >= self.alarm else "warn" if p >= self.warn else ""
 
 
 class BatchParams(Params):

@@ -13,7 +13,7 @@ def test_wgan_gp_covers_both_modes_and_beats_the_untrained_generator(two_mode_wi
     real, real_test = two_mode_windows(n, length, channels, 0), two_mode_windows(n, length, channels, 1)
     # The paper's loss, penalty (lambda 10), n_critic 5 and Adam betas (0.5, 0.9); only the learning rate is
     # raised from 1e-4 to 2e-3 so that ~150 generator steps suffice inside a test's time budget.
-    settings = dict(loss="wgan-gp", batch=32, lr=2e-3)
+    settings = dict(loss="wgan-gp", batch=32, lr=2e-3, n_critic=5, holdout=0.0)
     trained = AdversarialGenerator(epochs=150, **settings).fit(real, seed=0)
     untrained = AdversarialGenerator(epochs=0, **settings).fit(real, seed=0)
 

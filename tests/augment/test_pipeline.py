@@ -130,7 +130,7 @@ def test_generators_are_fitted_once_per_sequences(monkeypatch):
     def counting(method, **settings):
         gen = real_make(method, **settings)
         fit = gen.fit
-        gen.fit = lambda W, seed=0: (fitted.append(method), fit(W, seed))[1]
+        gen.fit = lambda W, seed=0, condition=(): (fitted.append(method), fit(W, seed, condition))[1]
         return gen
 
     monkeypatch.setattr(base, "make_generator", counting)
@@ -156,8 +156,8 @@ def spy_run(p: Pipeline, frame: pd.DataFrame):
         if aug is None:
             return None
 
-        def spy(S):
-            out = aug(S)
+        def spy(S, condition=()):
+            out = aug(S, condition=condition)
             seen.append((name, np.array(S, copy=True), out.copy()))
             return out
 
@@ -214,7 +214,7 @@ class Garbage(WindowAugmenter):
     """Three synthetic windows per real one whose future steps are all 3.0, far above the scaled range: windows
     that teach the forecaster a jump that never happens."""
 
-    def __call__(self, S):
+    def __call__(self, S, condition=()):
         G = np.repeat(np.asarray(S), 3, axis=0)
         G[:, -1, :] = 3.0
         return G

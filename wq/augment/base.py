@@ -7,6 +7,12 @@ learns their distribution in :meth:`WindowGenerator.fit` and draws new windows o
 :meth:`WindowGenerator.sample`. It sees nothing but the windows it is given: the caller guarantees they
 come from the training part.
 
+Conditioning: ``fit(W, seed, condition=[...])`` names channels the generator must not generate -- the
+calendar of each step (day-of-year / day-of-week sine and cosine, holidays) and, optionally, known-future
+drivers. They are kept as given: :meth:`WindowGenerator.sample` draws real training windows at random
+(seeded), copies their conditioning channels unchanged into the synthetic windows, and the generator
+produces the other channels (targets, drivers) conditioned on them (RCGAN, Esteban et al. 2017).
+
 Output clipping: every sample is clipped to the per-channel ``[data_min_, data_max_]`` of the windows seen
 in ``fit``, so synthetic windows never leave the range of the training data, also after the caller's
 inverse scaling (min-max scaling is monotone per channel).
@@ -23,7 +29,7 @@ import json
 import math
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -36,9 +42,18 @@ __all__ = [
     "read_generator_files",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_FILE = "generator.json"
 WEIGHTS_FILE = "weights.pt"
+COND_KEY = "_condition_windows"
+
+
+def _check_channels(condition: Any, F: int) -> list[int]:
+    items = list(condition) if isinstance(condition, (list, tuple, np.ndarray, range)) else None
+    if items is None or not all(isinstance(c, (int, np.integer)) and not isinstance(c, bool) and -F <= c < F
+                                for c in items):
+        raise ConfigError(f"condition must be channel indices in [-{F}, {F}), got {condition!r}")
+    return [int(c) for c in items]
 
 
 def check_windows(W: Any, name: str = "W", min_windows: int = 1) -> np.ndarray:
@@ -82,6 +97,12 @@ def _check_float(name: str, value: Any, minimum: float = 0.0, strict: bool = Tru
     return value
 
 
+def _check_fraction(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(f"{name} must be a number in [0, 1), got {value!r}")
+    return float(value)
+
+
 class WindowGenerator(ABC):
     """Learns the distribution of windows ``(N, L, F)`` and samples new ones of the same shape.
 
@@ -100,12 +121,23 @@ class WindowGenerator(ABC):
         config = {name: getattr(self, name) for name in names}
         return json.loads(json.dumps(config))  # tuples -> lists, and fail loudly on non-JSON values
 
-    def fit(self, W: np.ndarray, seed: int = 0) -> "WindowGenerator":
-        """Learn the distribution of the real windows ``W`` (N, L, F); deterministic for a seed."""
+    def fit(self, W: np.ndarray, seed: int = 0, condition: Sequence[int] = ()) -> "WindowGenerator":
+        """Learn the distribution of the real windows ``W`` (N, L, F); deterministic for a seed.
+
+        ``condition``: indices of the conditioning channels (e.g. the calendar), copied from real windows when
+        sampling and never generated; the generator learns the other channels given them.
+        """
         X = check_windows(W, "W", min_windows=2)
         seed = _check_int("seed", seed, 0)
         self._validate_settings()
-        self.window_shape_ = (int(X.shape[1]), int(X.shape[2]))
+        F = int(X.shape[2])
+        cond = sorted({int(c) % F for c in _check_channels(condition, F)})
+        if len(cond) == F:
+            raise ConfigError(f"condition names all {F} channels: nothing is left to generate")
+        self.condition_ = cond
+        self.free_ = [c for c in range(F) if c not in cond]
+        self.cond_windows_ = np.ascontiguousarray(X[:, :, cond])
+        self.window_shape_ = (int(X.shape[1]), F)
         self.data_min_ = X.min(axis=(0, 1)).astype(np.float32)
         self.data_max_ = X.max(axis=(0, 1)).astype(np.float32)
         self.history_: dict[str, list[float]] = {}
@@ -120,15 +152,19 @@ class WindowGenerator(ABC):
     def sample(self, n: int, seed: int = 0) -> np.ndarray:
         """Draw ``n`` synthetic windows, float32 of shape (n, L, F), clipped to the fitted per-channel range.
 
-        The same fitted generator and seed always give the same windows.
+        The same fitted generator and seed always give the same windows. Conditioning channels are copied
+        unchanged from real training windows drawn uniformly with replacement (indices from ``seed``).
         """
         self._check_fitted()
         n = _check_int("n", n, 1)
         seed = _check_int("seed", seed, 0)
-        out = np.asarray(self._sample(n, seed), dtype=np.float32)
+        idx = np.random.default_rng(seed).integers(0, len(self.cond_windows_), size=n)
+        out = np.asarray(self._sample(n, seed, idx), dtype=np.float32)
         if out.shape != (n, *self.window_shape_):
             raise AssertionError(f"{type(self).__name__} sampled shape {out.shape}")  # a bug, not bad input
-        return np.clip(out, self.data_min_, self.data_max_)
+        out = np.clip(out, self.data_min_, self.data_max_)
+        out[:, :, self.condition_] = self.cond_windows_[idx]
+        return out
 
     # -- state ----------------------------------------------------------------------------------------------
     def get_state(self, include_tensors: bool = True) -> dict[str, Any]:
@@ -141,11 +177,12 @@ class WindowGenerator(ABC):
             "window_shape": list(self.window_shape_),
             "data_min": self.data_min_.tolist(),
             "data_max": self.data_max_.tolist(),
+            "condition": list(self.condition_),
             "history": {k: [float(v) for v in vals] for k, vals in self.history_.items()},
             "extra": self._extra_state(),
         }
         if include_tensors:
-            state["tensors"] = {k: v.detach().cpu().tolist() for k, v in self._tensors().items()}
+            state["tensors"] = {k: v.detach().cpu().tolist() for k, v in self._all_tensors().items()}
         return state
 
     def _restore(self, state: dict[str, Any], tensors: dict[str, Any] | None = None) -> "WindowGenerator":
@@ -159,12 +196,19 @@ class WindowGenerator(ABC):
             self.data_min_ = np.asarray(state["data_min"], dtype=np.float32).reshape(F)
             self.data_max_ = np.asarray(state["data_max"], dtype=np.float32).reshape(F)
             self.history_ = {str(k): [float(v) for v in vals] for k, vals in state["history"].items()}
+            self.condition_ = sorted(int(c) for c in state.get("condition", []))
+            self.free_ = [c for c in range(F) if c not in self.condition_]
             self._set_extra_state(state.get("extra", {}))
             if tensors is None:
                 if "tensors" not in state:
                     raise ArtifactError("generator state: no tensors given")
                 tensors = {k: torch.tensor(v, dtype=torch.float32) for k, v in state["tensors"].items()}
-            self._set_tensors(dict(tensors))
+            tensors = dict(tensors)
+            cw = tensors.pop(COND_KEY).detach().cpu().to(torch.float32).numpy()
+            if cw.ndim != 3 or cw.shape[1:] != (L, len(self.condition_)) or len(cw) < 1:
+                raise ValueError(f"stored conditioning windows have shape {cw.shape}")
+            self.cond_windows_ = np.ascontiguousarray(cw)
+            self._set_tensors(tensors)
         except ArtifactError:
             raise
         except (ConfigError, KeyError, TypeError, ValueError, RuntimeError) as exc:
@@ -178,11 +222,16 @@ class WindowGenerator(ABC):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = self.get_state(include_tensors=False)
-        tensors = {k: v.detach().cpu().contiguous() for k, v in self._tensors().items()}
+        tensors = {k: v.detach().cpu().contiguous() for k, v in self._all_tensors().items()}
         torch.save(tensors, directory / WEIGHTS_FILE)
         (directory / CONFIG_FILE).write_text(json.dumps(state, indent=1), encoding="utf-8")
         return directory
 
+
+    def _all_tensors(self) -> dict[str, Any]:
+        import torch
+
+        return {**self._tensors(), COND_KEY: torch.from_numpy(np.ascontiguousarray(self.cond_windows_))}
 
     # -- hooks for subclasses ---------------------------------------------------------------------------
     def _validate_settings(self) -> None:  # noqa: B027 (an optional hook: a no-op unless overridden)
@@ -192,7 +241,9 @@ class WindowGenerator(ABC):
     def _fit(self, X: np.ndarray, seed: int) -> None: ...
 
     @abstractmethod
-    def _sample(self, n: int, seed: int) -> np.ndarray: ...
+    def _sample(self, n: int, seed: int, idx: np.ndarray) -> np.ndarray:
+        """``n`` windows (n, L, F); ``idx`` are the real windows whose conditioning channels (``cond_windows_[idx]``)
+        the sample must be conditioned on (the caller copies them over the conditioning channels)."""
 
     @abstractmethod
     def _tensors(self) -> dict[str, Any]:

@@ -37,7 +37,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F_
 
-from wq.augment.base import WindowGenerator, _check_float, _check_int
+from wq.augment.base import WindowGenerator, _check_float, _check_fraction, _check_int
+from wq.augment.monitor import QualityMonitor, split_holdout
 from wq.augment.nets import ConvCritic, RecurrentGenerator, default_hidden, seeded
 from wq.errors import ConfigError
 
@@ -45,11 +46,12 @@ __all__ = ["AdversarialGenerator", "gradient_penalty", "LOSSES"]
 
 LOSSES = ("gan", "wgan", "wgan-gp")
 
-# Per-loss defaults from the papers: (optimizer, lr, betas, n_critic).
+# Per-loss defaults, tuned for a 60-s CPU budget (reports/benchmarks/augment/quality): (optimizer, lr, betas,
+# n_critic). The papers' rates (GAN 2e-4, WGAN 5e-5, WGAN-GP 1e-4) are far from trained in that budget.
 _DEFAULTS: dict[str, tuple[str, float, tuple[float, float] | None, int]] = {
-    "gan": ("adam", 2e-4, (0.5, 0.999), 1),
-    "wgan": ("rmsprop", 5e-5, None, 5),
-    "wgan-gp": ("adam", 1e-4, (0.5, 0.9), 5),
+    "gan": ("adam", 1e-3, (0.5, 0.999), 1),
+    "wgan": ("rmsprop", 5e-4, None, 5),
+    "wgan-gp": ("adam", 1e-3, (0.5, 0.9), 3),
 }
 
 
@@ -98,7 +100,7 @@ class AdversarialGenerator(WindowGenerator):
     def __init__(
         self,
         loss: str = "wgan-gp",
-        epochs: int = 60,
+        epochs: int = 200,
         batch: int = 64,
         latent: int = 16,
         hidden: int | None = None,
@@ -110,6 +112,10 @@ class AdversarialGenerator(WindowGenerator):
         label_smoothing: tuple[float, float] = (0.9, 1.0),
         label_flip: float = 0.0,
         time_budget_s: float | None = None,
+        lr_critic: float | None = None,
+        holdout: float = 0.2,
+        check_every: int = 10,
+        patience: int = 4,
     ) -> None:
         self.loss = loss
         self.epochs = epochs
@@ -124,6 +130,10 @@ class AdversarialGenerator(WindowGenerator):
         self.label_smoothing = label_smoothing
         self.label_flip = label_flip
         self.time_budget_s = time_budget_s
+        self.lr_critic = lr_critic
+        self.holdout = holdout
+        self.check_every = check_every
+        self.patience = patience
 
     @property
     def method(self) -> str:  # type: ignore[override]
@@ -156,6 +166,11 @@ class AdversarialGenerator(WindowGenerator):
             raise ConfigError(f"label_flip must be a probability in [0, 0.5], got {self.label_flip!r}")
         if self.time_budget_s is not None:
             _check_float("time_budget_s", self.time_budget_s)
+        if self.lr_critic is not None:
+            _check_float("lr_critic", self.lr_critic)
+        _check_fraction("holdout", self.holdout)
+        _check_int("check_every", self.check_every, 1)
+        _check_int("patience", self.patience, 1)
 
     def _resolved(self) -> tuple[str, float, tuple[float, float] | None, int]:
         opt, lr, betas, n_critic = _DEFAULTS[self.loss]
@@ -169,10 +184,14 @@ class AdversarialGenerator(WindowGenerator):
         """The optimizer, learning rate, betas and n_critic this generator trains with (defaults resolved)."""
         self._validate_settings()
         opt, lr, betas, n_critic = self._resolved()
-        return {"optimizer": opt, "lr": lr, "betas": list(betas) if betas else None, "n_critic": n_critic}
+        lr_c = float(self.lr_critic) if self.lr_critic is not None else lr
+        return {"optimizer": opt, "lr": lr, "lr_critic": lr_c, "betas": list(betas) if betas else None,
+                "n_critic": n_critic}
 
-    def _optimizer(self, params: Any) -> torch.optim.Optimizer:
+    def _optimizer(self, params: Any, critic: bool) -> torch.optim.Optimizer:
         opt, lr, betas, _ = self._resolved()
+        if critic and self.lr_critic is not None:
+            lr = float(self.lr_critic)
         if opt == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr)
         try:  # the fused CPU kernel (torch >= 2.4) cuts the per-step overhead that dominates at these sizes
@@ -182,103 +201,162 @@ class AdversarialGenerator(WindowGenerator):
 
     def _build(self, L: int, F: int) -> None:
         self.hidden_ = int(self.hidden) if self.hidden is not None else default_hidden(F)
-        self.generator_ = RecurrentGenerator(int(self.latent), self.hidden_, F)
+        n_cond = len(self.condition_)
+        self.generator_ = RecurrentGenerator(int(self.latent), self.hidden_, F - n_cond, n_cond)
         self.critic_ = ConvCritic(F, L, self.hidden_)
 
     # size: the adversarial training loop (critic and generator steps, penalty, early stop) reads best whole
     def _fit(self, X: np.ndarray, seed: int) -> None:
-        N, L, F = X.shape
-        _, _, _, n_critic = self._resolved()
-        lo, hi = (float(v) for v in self.label_smoothing)
-        flip, lam, clip = float(self.label_flip), float(self.gp_lambda), float(self.clip)
-        batch = min(int(self.batch), N)
-        iters = max(1, math.ceil(N / (batch * n_critic)))
-        steps = iters * n_critic
-        start = time.perf_counter()
+        _, L, F = X.shape
         names = {
             "gan": ["discriminator", "generator"],
             "wgan": ["critic", "generator", "wasserstein"],
             "wgan-gp": ["critic", "generator", "wasserstein", "gradient_penalty"],
         }[self.loss]
         self.history_ = {k: [] for k in names}
-        self.stopped_early_ = False
-        self.epochs_run_ = 0
+        self.stopped_early_, self.epochs_run_, self.best_epoch_ = False, 0, 0
+        fit_part, holdout = split_holdout(X, float(self.holdout), seed)
+        monitor = None
+        if holdout is not None:
+            monitor = QualityMonitor(fit_part, holdout, self.condition_, seed, int(self.check_every),
+                                     int(self.patience))
+        start = time.perf_counter()
         with seeded(seed):
             self._build(L, F)
-            G, D = self.generator_, self.critic_
-            data = torch.from_numpy(self._scale_unit(X))
-            opt_g, opt_d = self._optimizer(G.parameters()), self._optimizer(D.parameters())
-            noise_shape = (batch, L + 1, int(self.latent))
-            for _ in range(int(self.epochs)):
-                n_perm = math.ceil(steps * batch / N)
-                order = torch.cat([torch.randperm(N) for _ in range(n_perm)])[: steps * batch].view(steps, batch)
-                sums = dict.fromkeys(names, 0.0)
-                for it in range(iters):
-                    D.requires_grad_(True)
-                    with torch.no_grad():  # G is fixed during the critic steps: one call for all of them
-                        fakes = G(torch.randn((n_critic * batch, L + 1, int(self.latent)))).view(n_critic, batch, L, F)
-                    for k in range(n_critic):
-                        real, fake = data[order[it * n_critic + k]], fakes[k]
-                        # one critic call on real, fake (and interpolates): the critic has no batch coupling
-                        if self.loss == "wgan-gp":
-                            x_hat = _interpolates(real, fake)
-                            d_real, d_fake, d_hat = D(torch.cat([real, fake, x_hat])).view(3, batch)
-                        else:
-                            d_real, d_fake = D(torch.cat([real, fake])).view(2, batch)
-                        if self.loss == "gan":
-                            y_real = torch.empty(batch).uniform_(lo, hi)
-                            y_fake = torch.zeros(batch)
-                            if flip > 0:
-                                y_real = torch.where(torch.rand(batch) < flip, 1.0 - y_real, y_real)
-                                y_fake = torch.where(torch.rand(batch) < flip, 1.0 - y_fake, y_fake)
-                            d_loss = F_.binary_cross_entropy_with_logits(
-                                d_real, y_real
-                            ) + F_.binary_cross_entropy_with_logits(d_fake, y_fake)
-                        else:
-                            w = d_real.mean() - d_fake.mean()
-                            d_loss = -w
-                            sums["wasserstein"] += float(w.detach()) / steps
-                            if self.loss == "wgan-gp":
-                                (grad,) = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
-                                gp = _penalty(grad, lam)
-                                d_loss = d_loss + gp
-                                sums["gradient_penalty"] += float(gp.detach()) / steps
-                        opt_d.zero_grad(set_to_none=True)
-                        d_loss.backward()
-                        opt_d.step()
-                        if self.loss == "wgan":
-                            with torch.no_grad():
-                                for p in D.parameters():
-                                    p.clamp_(-clip, clip)
-                        sums[names[0]] += float(d_loss.detach()) / steps
-                    D.requires_grad_(False)
-                    score = D(G(torch.randn(noise_shape)))
-                    if self.loss == "gan":  # non-saturating: -log D(G(z))
-                        g_loss = F_.binary_cross_entropy_with_logits(score, torch.ones_like(score))
-                    else:
-                        g_loss = -score.mean()
-                    opt_g.zero_grad(set_to_none=True)
-                    g_loss.backward()
-                    opt_g.step()
-                    sums["generator"] += float(g_loss.detach()) / iters
-                D.requires_grad_(True)
+            data = torch.from_numpy(self._scale_unit(fit_part))
+            opt_g = self._optimizer(self.generator_.parameters(), critic=False)
+            opt_d = self._optimizer(self.critic_.parameters(), critic=True)
+            for epoch in range(1, int(self.epochs) + 1):
+                sums = self._epoch(data, opt_g, opt_d, names)
                 for k in names:
                     self.history_[k].append(sums[k])
-                self.epochs_run_ += 1
-                if self.time_budget_s is not None and time.perf_counter() - start > float(self.time_budget_s):
-                    self.stopped_early_ = self.epochs_run_ < int(self.epochs)
+                self.epochs_run_ = epoch
+                over = self.time_budget_s is not None and time.perf_counter() - start > float(self.time_budget_s)
+                last = over or epoch == int(self.epochs)
+                if monitor is not None and monitor.due(epoch, last):
+                    self.generator_.eval()
+                    stop = monitor.check(epoch, self._sample_given, lambda: self.generator_.state_dict())
+                    self.generator_.train()
+                    if stop:
+                        self.stopped_early_ = epoch < int(self.epochs)
+                        break
+                if over:
+                    self.stopped_early_ = epoch < int(self.epochs)
                     break
-        G.eval()
-        D.eval()
+        self._finish(monitor)
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
+    def _finish(self, monitor: QualityMonitor | None) -> None:
+        """Restore the best monitored weights and record the quality curve."""
+        if monitor is not None and monitor.best_state is not None:
+            self.generator_.load_state_dict(monitor.best_state)
+            self.best_epoch_ = monitor.best_epoch
+            self.quality_ = [[e, s] for e, s in monitor.history]
+        else:
+            self.best_epoch_, self.quality_ = self.epochs_run_, []
+        self.generator_.eval()
+        self.critic_.eval()
+
+    def _fake(self, real: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Full synthetic windows: generated free channels, conditioning channels of ``real`` (RCGAN)."""
+        if not self.condition_:
+            return self.generator_(noise)
+        cond = real[:, :, self.condition_]
+        out = torch.empty_like(real)
+        out[:, :, self.condition_] = cond
+        out[:, :, self.free_] = self.generator_(noise, cond)
+        return out
+
+    def _critic_loss(self, real: torch.Tensor, fake: torch.Tensor, sums: dict, steps: int) -> torch.Tensor:
+        D, batch = self.critic_, real.shape[0]
+        if self.loss == "wgan-gp":  # one critic call on real, fake and interpolates: no batch coupling
+            x_hat = _interpolates(real, fake)
+            d_real, d_fake, d_hat = D(torch.cat([real, fake, x_hat])).view(3, batch)
+        else:
+            d_real, d_fake = D(torch.cat([real, fake])).view(2, batch)
+        if self.loss == "gan":
+            lo, hi = (float(v) for v in self.label_smoothing)
+            flip = float(self.label_flip)
+            y_real, y_fake = torch.empty(batch).uniform_(lo, hi), torch.zeros(batch)
+            if flip > 0:
+                y_real = torch.where(torch.rand(batch) < flip, 1.0 - y_real, y_real)
+                y_fake = torch.where(torch.rand(batch) < flip, 1.0 - y_fake, y_fake)
+            return F_.binary_cross_entropy_with_logits(d_real, y_real) + F_.binary_cross_entropy_with_logits(
+                d_fake, y_fake)
+        w = d_real.mean() - d_fake.mean()
+        sums["wasserstein"] += float(w.detach()) / steps
+        if self.loss == "wgan":
+            return -w
+        (grad,) = torch.autograd.grad(d_hat.sum(), x_hat, create_graph=True)
+        gp = _penalty(grad, float(self.gp_lambda))
+        sums["gradient_penalty"] += float(gp.detach()) / steps
+        return gp - w
+
+    def _epoch(self, data: torch.Tensor, opt_g, opt_d, names: list[str]) -> dict[str, float]:
+        """One epoch: about one pass of the real windows through the critic."""
+        N, L, _ = data.shape
+        n_critic = self._resolved()[3]
+        batch = min(int(self.batch), N)
+        iters = max(1, math.ceil(N / (batch * n_critic)))
+        steps = iters * n_critic
+        G, D, latent = self.generator_, self.critic_, int(self.latent)
+        order = torch.cat([torch.randperm(N) for _ in range(math.ceil(steps * batch / N))])[: steps * batch]
+        order = order.view(steps, batch)
+        sums = dict.fromkeys(names, 0.0)
+        for it in range(iters):
+            D.requires_grad_(True)
+            for k in range(n_critic):
+                real = data[order[it * n_critic + k]]
+                with torch.no_grad():
+                    fake = self._fake(real, torch.randn((batch, L + 1, latent)))
+                d_loss = self._critic_loss(real, fake, sums, steps)
+                opt_d.zero_grad(set_to_none=True)
+                d_loss.backward()
+                opt_d.step()
+                if self.loss == "wgan":
+                    with torch.no_grad():
+                        for p in D.parameters():
+                            p.clamp_(-float(self.clip), float(self.clip))
+                sums[names[0]] += float(d_loss.detach()) / steps
+            D.requires_grad_(False)
+            real = data[order[it * n_critic]]
+            score = D(self._fake(real, torch.randn((batch, L + 1, latent))))
+            if self.loss == "gan":  # non-saturating: -log D(G(z))
+                g_loss = F_.binary_cross_entropy_with_logits(score, torch.ones_like(score))
+            else:
+                g_loss = -score.mean()
+            opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            opt_g.step()
+            sums["generator"] += float(g_loss.detach()) / iters
+        D.requires_grad_(True)
+        return sums
+
+    def _generate(self, cond_units: np.ndarray | None, n: int) -> np.ndarray:
+        """Free channels (n, L, len(free_)) in [-1, 1] units, given conditioning channels in those units."""
         L, _ = self.window_shape_
         out = []
-        with seeded(seed), torch.no_grad():
+        with torch.no_grad():
             for start in range(0, n, 4096):  # bounded memory for large n
                 m = min(4096, n - start)
-                out.append(self.generator_(torch.randn(m, L + 1, int(self.latent))))
-        return self._unscale_unit(torch.cat(out).numpy())
+                noise = torch.randn(m, L + 1, int(self.latent))
+                c = None if cond_units is None else torch.from_numpy(cond_units[start:start + m])
+                out.append(self.generator_(noise, c))
+        return torch.cat(out).numpy()
+
+    def _sample_given(self, cond_windows: np.ndarray, seed: int) -> np.ndarray:
+        """Synthetic windows (data units) conditioned on ``cond_windows`` (n, L, len(condition_))."""
+        n, L = len(cond_windows), self.window_shape_[0]
+        full = np.zeros((n, L, self.window_shape_[1]), dtype=np.float32)
+        full[:, :, self.condition_] = cond_windows
+        units = self._scale_unit(full)
+        with seeded(seed):
+            units[:, :, self.free_] = self._generate(units[:, :, self.condition_] if self.condition_ else None, n)
+        out = self._unscale_unit(units)
+        out[:, :, self.condition_] = cond_windows
+        return out
+
+    def _sample(self, n: int, seed: int, idx: np.ndarray) -> np.ndarray:
+        return self._sample_given(self.cond_windows_[idx], seed)
 
     def _tensors(self) -> dict[str, Any]:
         return dict(self.generator_.state_dict())
@@ -288,16 +366,21 @@ class AdversarialGenerator(WindowGenerator):
             "hidden": self.hidden_,
             "epochs_run": getattr(self, "epochs_run_", 0),
             "stopped_early": getattr(self, "stopped_early_", False),
+            "best_epoch": getattr(self, "best_epoch_", 0),
+            "quality": getattr(self, "quality_", []),
         }
 
     def _set_extra_state(self, extra: dict[str, Any]) -> None:
         self.hidden_ = int(extra["hidden"])
         self.epochs_run_ = int(extra.get("epochs_run", 0))
         self.stopped_early_ = bool(extra.get("stopped_early", False))
+        self.best_epoch_ = int(extra.get("best_epoch", 0))
+        self.quality_ = [[int(e), float(v)] for e, v in extra.get("quality", [])]
 
     def _set_tensors(self, tensors: dict[str, Any]) -> None:
-        L, F = self.window_shape_
-        self.generator_ = RecurrentGenerator(int(self.latent), self.hidden_, F)
+        _, F = self.window_shape_
+        n_cond = len(self.condition_)
+        self.generator_ = RecurrentGenerator(int(self.latent), self.hidden_, F - n_cond, n_cond)
         self.generator_.load_state_dict(tensors, strict=True)
         self.generator_.eval()
 

@@ -26,24 +26,29 @@ def seeded(seed: int) -> Iterator[None]:
 
 
 class RecurrentGenerator(nn.Module):
-    """Noise ``(n, L + 1, latent)`` -> window ``(n, L, F)`` in [-1, 1].
+    """Noise ``(n, L + 1, latent)`` (and conditions ``(n, L, n_cond)``) -> window ``(n, L, F)`` in [-1, 1].
 
     Row 0 of the noise is a global code that sets the LSTM's initial state (the window's level, its
     "mode"); rows 1..L are per-step inputs (the variation within the window), as TimeGAN's generator
-    takes a random vector per step. An LSTM rather than a GRU: on CPU its backward pass is 2-3x faster
-    in torch at these sizes.
+    takes a random vector per step. Conditioning channels (the calendar of each step; RCGAN, Esteban et
+    al. 2017) are concatenated to the per-step inputs, and the network outputs only the other channels.
+    An LSTM rather than a GRU: on CPU its backward pass is 2-3x faster in torch at these sizes.
     """
 
-    def __init__(self, latent: int, hidden: int, n_features: int) -> None:
+    def __init__(self, latent: int, hidden: int, n_features: int, n_cond: int = 0) -> None:
         super().__init__()
+        self.n_cond = int(n_cond)
         self.init = nn.Linear(latent, 2 * hidden)
-        self.rnn = nn.LSTM(latent, hidden, batch_first=True)
+        self.rnn = nn.LSTM(latent + self.n_cond, hidden, batch_first=True)
         self.out = nn.Linear(hidden, n_features)
 
-    def forward(self, noise: torch.Tensor) -> torch.Tensor:
+    def forward(self, noise: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         h0, c0 = torch.tanh(self.init(noise[:, 0])).unsqueeze(0).chunk(2, dim=2)
+        steps = noise[:, 1:]
+        if self.n_cond:
+            steps = torch.cat([steps, cond], dim=2)
         # contiguous: a strided input sends torch's CPU RNN down a path ~30x slower
-        y, _ = self.rnn(noise[:, 1:].contiguous(), (h0.contiguous(), c0.contiguous()))
+        y, _ = self.rnn(steps.contiguous(), (h0.contiguous(), c0.contiguous()))
         return torch.tanh(self.out(y))
 
 

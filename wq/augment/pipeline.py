@@ -5,7 +5,9 @@ A windowed forecaster (:class:`wq.models.windowed.WindowForecaster`) builds its 
 its validation tail), after preprocessing fitted on that part; channels are the target parts, the driver
 representation and the calendar of the target days. An augmenter is called once per fit with ``S_train`` and
 returns synthetic sequences (M, lags + horizon, C), which the forecaster appends to the training windows of
-every component. Validation windows (early stopping) and the test period never reach an augmenter: it sees
+every component. The calendar channels (and known-future drivers) are passed as ``condition``: generators
+produce the other channels conditioned on them and copy them from real windows (:mod:`wq.augment.base`).
+Validation windows (early stopping) and the test period never reach an augmenter: it sees
 nothing but the ``S_train`` it is given.
 
 :class:`WindowAugmenter` does this with one generator of :mod:`wq.augment` (``make_generator(method)``):
@@ -35,7 +37,7 @@ import copy
 import hashlib
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -167,25 +169,29 @@ class WindowAugmenter:
         """M = round(ratio * N) synthetic windows for N real ones, halves rounded up (floor(ratio * N + 1/2))."""
         return int(np.floor(float(self.ratio) * int(n_real) + 0.5))
 
-    def fit_generator(self, S_train: np.ndarray):
-        """The generator fitted on ``S_train`` (from the cache when the same sequences were seen) and whether it
-        came from the cache."""
+    def fit_generator(self, S_train: np.ndarray, condition: Sequence[int] = ()):
+        """The generator fitted on ``S_train`` conditioned on the ``condition`` channels (from the cache when the
+        same sequences were seen) and whether it came from the cache."""
         from wq.augment.registry import make_generator
 
+        condition = [int(c) for c in condition]
         key = (self.method, tuple(sorted(self._settings.items(), key=lambda kv: kv[0])).__repr__(),
-               int(self.seed), _fingerprint(S_train))
+               int(self.seed), _fingerprint(S_train), tuple(condition))
         if key in self.cache:
             return self.cache[key], True
         if self.progress:
             self.progress(f"augment {self.label}: training {self.method} on {len(S_train)} real windows "
                           f"{tuple(S_train.shape[1:])}")
         t0 = time.perf_counter()
-        gen = make_generator(_generator_name(self.method), **self._settings).fit(S_train, seed=int(self.seed))
+        gen = make_generator(_generator_name(self.method), **self._settings)
+        gen.fit(S_train, seed=int(self.seed), condition=condition)
         gen.train_seconds_ = time.perf_counter() - t0
         self.cache[key] = gen
         return gen, False
 
-    def __call__(self, S_train: np.ndarray) -> np.ndarray:
+    def __call__(self, S_train: np.ndarray, condition: Sequence[int] = ()) -> np.ndarray:
+        """Synthetic sequences for the real ``S_train``; ``condition`` (the calendar and known-future channels) are
+        copied from real windows and never generated."""
         if self.gate and not self._gating:
             raise ConfigError("[augment] gate = true: this caller fits the model directly, so the gate would be "
                               "ignored; fit through wq.augment.pipeline.fit_with_gate (or set gate = false)")
@@ -197,7 +203,7 @@ class WindowAugmenter:
             self.calls_.append({"n_real": len(S), "n_synthetic": 0, "fingerprint": _fingerprint(S), "cached": False,
                                 "generator_seconds": 0.0, "sample_seconds": 0.0})
             return np.empty((0, *S.shape[1:]))
-        gen, cached = self.fit_generator(S)
+        gen, cached = self.fit_generator(S, condition)
         t0 = time.perf_counter()
         synth = gen.sample(m, seed=int(self.seed) + 1).astype(np.float64)
         self.generator_ = gen

@@ -8,7 +8,8 @@ the windows are given in (the training-scaled [0, 1] units of the data contract)
 * magnitude scaling: x' = s * x, s ~ N(1, sigma^2) drawn once per window and channel, constant over time
   (sigma = 0.1).
 
-As every generator, the result is clipped to the per-channel range seen in ``fit``. These generators
+Conditioning channels (the calendar) are not perturbed: they are copied from the resampled windows. As
+every generator, the result is clipped to the per-channel range seen in ``fit``. These generators
 keep the training windows to sample from, so a saved one contains them.
 """
 
@@ -35,10 +36,10 @@ class _Resampler(WindowGenerator):
     def _fit(self, X: np.ndarray, seed: int) -> None:
         self.windows_ = X.copy()
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
+    def _sample(self, n: int, seed: int, idx: np.ndarray) -> np.ndarray:
         rng = np.random.default_rng(seed)
-        base = self.windows_[rng.integers(0, self.windows_.shape[0], size=n)]
-        return self._perturb(base, rng)
+        rng.integers(0, len(self.windows_), size=n)  # the draw of ``idx``: the noise continues the same stream
+        return self._perturb(self.windows_[idx], rng)
 
     def _perturb(self, base: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         raise NotImplementedError

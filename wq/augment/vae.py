@@ -22,7 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from wq.augment.base import WindowGenerator, _check_float, _check_int
+from wq.augment.base import WindowGenerator, _check_float, _check_fraction, _check_int
+from wq.augment.monitor import QualityMonitor, split_holdout
 from wq.augment.nets import RecurrentEncoder, RecurrentGenerator, default_hidden, seeded
 
 __all__ = ["WindowVAE"]
@@ -46,13 +47,16 @@ class WindowVAE(WindowGenerator):
 
     def __init__(
         self,
-        epochs: int = 100,
+        epochs: int = 200,
         latent: int = 8,
         hidden: int | None = None,
         beta: float = 1.0,
         lr: float = 1e-3,
         batch: int = 64,
         time_budget_s: float | None = None,
+        holdout: float = 0.2,
+        check_every: int = 10,
+        patience: int = 4,
     ) -> None:
         self.epochs = epochs
         self.latent = latent
@@ -61,6 +65,9 @@ class WindowVAE(WindowGenerator):
         self.lr = lr
         self.batch = batch
         self.time_budget_s = time_budget_s
+        self.holdout = holdout
+        self.check_every = check_every
+        self.patience = patience
 
     def _validate_settings(self) -> None:
         _check_int("epochs", self.epochs, 0)
@@ -72,59 +79,97 @@ class WindowVAE(WindowGenerator):
         _check_int("batch", self.batch, 1)
         if self.time_budget_s is not None:
             _check_float("time_budget_s", self.time_budget_s)
+        _check_fraction("holdout", self.holdout)
+        _check_int("check_every", self.check_every, 1)
+        _check_int("patience", self.patience, 1)
 
     def _build(self, F: int, hidden: int) -> None:
         self.hidden_ = hidden
         self.encoder_ = RecurrentEncoder(F, self.hidden_, int(self.latent))
-        self.decoder_ = RecurrentGenerator(int(self.latent), self.hidden_, F)
+        n_cond = len(self.condition_)
+        self.decoder_ = RecurrentGenerator(int(self.latent), self.hidden_, F - n_cond, n_cond)
 
     def _fit(self, X: np.ndarray, seed: int) -> None:
-        N, L, F = X.shape
-        batch = min(int(self.batch), N)
-        steps = max(1, N // batch)  # drop the last incomplete batch
-        beta = float(self.beta)
+        _, L, F = X.shape
         self.history_ = {"loss": [], "reconstruction": [], "kl": []}
-        self.epochs_run_, self.stopped_early_ = 0, False
+        self.epochs_run_, self.stopped_early_, self.best_epoch_ = 0, False, 0
+        fit_part, holdout = split_holdout(X, float(self.holdout), seed)
+        monitor = None
+        if holdout is not None:
+            monitor = QualityMonitor(fit_part, holdout, self.condition_, seed, int(self.check_every),
+                                     int(self.patience))
         start = time.perf_counter()
         with seeded(seed):
             self._build(F, int(self.hidden) if self.hidden is not None else default_hidden(F))
-            data = torch.from_numpy(self._scale_unit(X))
+            data = torch.from_numpy(self._scale_unit(fit_part))
             params = list(self.encoder_.parameters()) + list(self.decoder_.parameters())
             opt = torch.optim.Adam(params, lr=float(self.lr))
-            for _ in range(int(self.epochs)):
-                order = torch.randperm(N)[: steps * batch].view(steps, batch)
-                rec_sum, kl_sum = 0.0, 0.0
-                for idx in order:
-                    x = data[idx]
-                    mu, logvar = self.encoder_(x)
-                    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-                    x_rec = self.decoder_(_decoder_input(z, L))
-                    rec = ((x - x_rec) ** 2).sum(dim=(1, 2)).mean()
-                    kl = (-0.5 * (1.0 + logvar - mu**2 - logvar.exp()).sum(dim=1)).mean()
-                    loss = rec + beta * kl
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    opt.step()
-                    rec_sum += float(rec.detach()) / steps
-                    kl_sum += float(kl.detach()) / steps
-                self.history_["loss"].append(rec_sum + beta * kl_sum)
-                self.history_["reconstruction"].append(rec_sum)
-                self.history_["kl"].append(kl_sum)
-                self.epochs_run_ += 1
-                if self.time_budget_s is not None and time.perf_counter() - start > float(self.time_budget_s):
-                    self.stopped_early_ = self.epochs_run_ < int(self.epochs)
+            for epoch in range(1, int(self.epochs) + 1):
+                rec, kl = self._epoch(data, opt)
+                self.history_["loss"].append(rec + float(self.beta) * kl)
+                self.history_["reconstruction"].append(rec)
+                self.history_["kl"].append(kl)
+                self.epochs_run_ = epoch
+                over = self.time_budget_s is not None and time.perf_counter() - start > float(self.time_budget_s)
+                if monitor is not None and monitor.due(epoch, over or epoch == int(self.epochs)):
+                    self.decoder_.eval()
+                    stop = monitor.check(epoch, self._sample_given, self._tensors)
+                    self.decoder_.train()
+                    if stop:
+                        self.stopped_early_ = epoch < int(self.epochs)
+                        break
+                if over:
+                    self.stopped_early_ = epoch < int(self.epochs)
                     break
+        if monitor is not None and monitor.best_state is not None:
+            self._load(monitor.best_state)
+            self.best_epoch_, self.quality_ = monitor.best_epoch, [[e, v] for e, v in monitor.history]
+        else:
+            self.best_epoch_, self.quality_ = self.epochs_run_, []
         self.encoder_.eval()
         self.decoder_.eval()
 
-    def _sample(self, n: int, seed: int) -> np.ndarray:
-        L, _ = self.window_shape_
+    def _epoch(self, data: torch.Tensor, opt) -> tuple[float, float]:
+        """One pass over the windows (the last incomplete batch dropped): mean reconstruction and KL."""
+        N, L, _ = data.shape
+        batch = min(int(self.batch), N)
+        steps = max(1, N // batch)
+        rec_sum, kl_sum = 0.0, 0.0
+        for idx in torch.randperm(N)[: steps * batch].view(steps, batch):
+            x = data[idx]
+            mu, logvar = self.encoder_(x)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            cond = x[:, :, self.condition_] if self.condition_ else None
+            x_rec = self.decoder_(_decoder_input(z, L), cond)
+            rec = ((x[:, :, self.free_] - x_rec) ** 2).sum(dim=(1, 2)).mean()
+            kl = (-0.5 * (1.0 + logvar - mu**2 - logvar.exp()).sum(dim=1)).mean()
+            loss = rec + float(self.beta) * kl
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            rec_sum += float(rec.detach()) / steps
+            kl_sum += float(kl.detach()) / steps
+        return rec_sum, kl_sum
+
+    def _sample_given(self, cond_windows: np.ndarray, seed: int) -> np.ndarray:
+        """Synthetic windows (data units) decoded from the prior, conditioned on ``cond_windows``."""
+        n, (L, F) = len(cond_windows), self.window_shape_
+        full = np.zeros((n, L, F), dtype=np.float32)
+        full[:, :, self.condition_] = cond_windows
+        units = self._scale_unit(full)
         out = []
         with seeded(seed), torch.no_grad():
             for start in range(0, n, 4096):
-                z = torch.randn(min(4096, n - start), int(self.latent))
-                out.append(self.decoder_(_decoder_input(z, L)))
-        return self._unscale_unit(torch.cat(out).numpy())
+                m = min(4096, n - start)
+                c = torch.from_numpy(units[start:start + m][:, :, self.condition_]) if self.condition_ else None
+                out.append(self.decoder_(_decoder_input(torch.randn(m, int(self.latent)), L), c))
+        units[:, :, self.free_] = torch.cat(out).numpy()
+        result = self._unscale_unit(units)
+        result[:, :, self.condition_] = cond_windows
+        return result
+
+    def _sample(self, n: int, seed: int, idx: np.ndarray) -> np.ndarray:
+        return self._sample_given(self.cond_windows_[idx], seed)
 
     def encode(self, W: np.ndarray) -> np.ndarray:
         """Posterior means mu (N, latent) of windows in the fitted units (for inspection)."""
@@ -146,16 +191,22 @@ class WindowVAE(WindowGenerator):
         return out
 
     def _extra_state(self) -> dict[str, Any]:
-        return {"hidden": self.hidden_, "epochs_run": self.epochs_run_, "stopped_early": self.stopped_early_}
+        return {"hidden": self.hidden_, "epochs_run": self.epochs_run_, "stopped_early": self.stopped_early_,
+                "best_epoch": getattr(self, "best_epoch_", 0), "quality": getattr(self, "quality_", [])}
 
     def _set_extra_state(self, extra: dict[str, Any]) -> None:
         self.hidden_ = int(extra["hidden"])
         self.epochs_run_ = int(extra.get("epochs_run", 0))
         self.stopped_early_ = bool(extra.get("stopped_early", False))
+        self.best_epoch_ = int(extra.get("best_epoch", 0))
+        self.quality_ = [[int(e), float(v)] for e, v in extra.get("quality", [])]
 
     def _set_tensors(self, tensors: dict[str, Any]) -> None:
         _, F = self.window_shape_
         self._build(F, self.hidden_)
+        self._load(tensors)
+
+    def _load(self, tensors: dict[str, Any]) -> None:
         for prefix, module in (("decoder.", self.decoder_), ("encoder.", self.encoder_)):
             part = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
             module.load_state_dict(part, strict=True)

@@ -444,6 +444,7 @@ class ForecastRun:
     result: Any = None
     destination: str | None = None
     seconds: float = 0.0
+    alarms: pd.DataFrame | None = None  # forecasts at or above their pipeline's warn threshold (wq.batch.probabilistic)
 
 
 # size: one run in order: origins, freshness, forecast, one store transaction, the summary
@@ -475,6 +476,7 @@ def batch_forecast(
     ``threads``: torch CPU threads for the networks (set only when a loaded model imported torch).
     Every artifact is loaded, checked and forecast before anything is written.
     """
+    from wq.batch.probabilistic import add_probabilistic, alarms
     from wq.batch.store import ForecastStore, write_csv
 
     t0 = time.perf_counter()
@@ -497,7 +499,7 @@ def batch_forecast(
         sys.modules["torch"].set_num_threads(int(threads))
     reference_now = None if now is None else _timestamp(now, "now")
     cache: dict[str, FreshData] = {}
-    pieces, summaries = [], []
+    pieces, summaries, warned = [], [], []
     for bm in bms:
         path = str(Path(data).resolve()) if data is not None else bm.data_path
         key = f"{path}\x00{sorted(bm.pipeline.data_spec(path).to_mapping().items())!r}\x00{bm.model.horizon}"
@@ -520,8 +522,9 @@ def batch_forecast(
         if progress and frame.index[0] != train_start:
             progress(f"note: fresh data start at {frame.index[0]}, the training data at {train_start}: causal stages "
                      "give the same values only once their windows hold enough history")
-        rows = forecast_rows(bm, frame, as_ofs)
+        rows = add_probabilistic(bm, forecast_rows(bm, frame, as_ofs), frame, store)
         pieces.append(rows)
+        warned.append(alarms(bm, rows))
         summary = {
             "artifact": str(bm.path),
             "pipeline": bm.name,
@@ -553,4 +556,4 @@ def batch_forecast(
         progress(f"wrote {destination}: {result.inserted} inserted, {result.unchanged} unchanged, "
                  f"{result.revised} revised")
     return ForecastRun(rows=rows, summaries=summaries, result=result, destination=destination,
-                       seconds=time.perf_counter() - t0)
+                       seconds=time.perf_counter() - t0, alarms=pd.concat(warned, ignore_index=True))

@@ -41,6 +41,7 @@ class ScoreReport:
 
     label: str
     result: Any
+    coverage: pd.DataFrame | None = None  # rolling interval coverage (wq.batch.probabilistic.rolling_coverage)
 
 
 def read_forecasts(store: str | os.PathLike[str] | None = None, csv: str | os.PathLike[str] | None = None,
@@ -106,7 +107,9 @@ def score_store(
             win = int(window if window is not None else batch.get("drift_window") or 7)
             result = score_forecasts(rows, obs, threshold=thr, window=win, validation_mape=bm.validation_mape,
                                      drift_step=drift_step)
-            reports.append(ScoreReport(f"pipeline {bm.name}, model version {bm.version_id} ({path})", result))
+            coverage = _coverage(store, rows, obs, win, bm.name, bm.version_id)
+            reports.append(ScoreReport(f"pipeline {bm.name}, model version {bm.version_id} ({path})", result,
+                                       coverage))
         return reports
     if data is None:
         raise ConfigError("give the observations' data file (--data) or an artifact (--artifact)")
@@ -117,5 +120,22 @@ def score_store(
     obs = read_observations(DataSpec(path=Path(data), time=time, targets=targets))
     result = score_forecasts(rows, obs, threshold=threshold, window=int(window or 7), drift_step=drift_step)
     label = f"pipeline {pipeline}" if pipeline else "all forecasts"
-    reports.append(ScoreReport(f"{label} in {store or csv}", result))
+    coverage = _coverage(store, rows, obs, int(window or 7), pipeline, None)
+    reports.append(ScoreReport(f"{label} in {store or csv}", result, coverage))
     return reports
+
+
+def _coverage(store, rows: pd.DataFrame, obs: pd.DataFrame, window: int, pipeline, model_version):
+    """Rolling interval coverage of the scored rows from the store's table ``probabilistic`` (None for a CSV
+    store or a store without intervals)."""
+    from wq.batch.probabilistic import rolling_coverage
+    from wq.batch.rows import KEY
+    from wq.batch.store import ForecastStore
+
+    if store is None or rows.empty:
+        return None
+    prob = ForecastStore(store, create=False).read_probabilistic(pipeline, model_version)
+    if prob.empty or not any(c.startswith("lower_") for c in prob.columns):
+        return None
+    merged = rows.merge(prob, on=[*KEY, "version"], how="left")
+    return rolling_coverage(merged, obs, window)

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,9 +89,26 @@ __all__ = [
     "read_csv",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version of the store's table layout, kept in ``meta(key='schema_version')``. 1: one row per key
-(values replaced on revision); 2: versions (what was issued stays)."""
+(values replaced on revision); 2: versions (what was issued stays); 3: plus the table ``probabilistic``
+(interval bounds and limit-exceedance probabilities of each forecast version)."""
+
+PROBABILISTIC = re.compile(r"^(lower|upper)_[0-9]+(\.[0-9]+)?$|^p_limit$")
+"""Columns of forecast rows stored in ``probabilistic``: ``lower_80``, ``upper_95`` ..., ``p_limit``."""
+
+_PROB_TABLE = """
+CREATE TABLE probabilistic (
+    pipeline      TEXT    NOT NULL,
+    model_version TEXT    NOT NULL,
+    as_of         TEXT    NOT NULL,
+    target        TEXT    NOT NULL,
+    step          INTEGER NOT NULL,
+    version       INTEGER NOT NULL,
+    quantity      TEXT    NOT NULL,
+    value         REAL    NOT NULL,
+    PRIMARY KEY (pipeline, model_version, as_of, target, step, version, quantity)
+)"""
 
 _V1_COLUMNS = ["pipeline", "model_version", "as_of", "target", "step", "time", "value", "issued_at"]
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -259,6 +277,27 @@ class ForecastStore:
                 raise
             conn.execute("COMMIT")
 
+    def read_probabilistic(self, pipeline: str | None = None, model_version: str | None = None) -> pd.DataFrame:
+        """The stored bounds and exceedance probabilities, one row per forecast key and version, one column
+        per quantity (``lower_80``, ``upper_80``, ..., ``p_limit``); empty for a store of schema < 3."""
+        where, params = self._filters(pipeline, model_version, None)
+        with self._connect() as conn:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if "probabilistic" not in tables:
+                return pd.DataFrame(columns=[*KEY, "version"])
+            sql = "SELECT pipeline, model_version, as_of, target, step, version, quantity, value FROM probabilistic"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            records = conn.execute(sql, params).fetchall()
+        long = pd.DataFrame(records, columns=[*KEY, "version", "quantity", "value"])
+        if long.empty:
+            return pd.DataFrame(columns=[*KEY, "version"])
+        wide = long.pivot_table(index=[*KEY, "version"], columns="quantity", values="value", aggfunc="first")
+        wide = wide.reset_index()
+        wide.columns.name = None
+        wide["as_of"] = pd.to_datetime(wide["as_of"], format="%Y-%m-%dT%H:%M:%S")
+        return wide
+
     def _source(self, conn: sqlite3.Connection) -> str:
         """The forecasts as a schema-2 table: the table itself, or a schema-1 store read as version 1."""
         return "forecasts" if _schema_version(conn, self.path) >= 2 else _V1_AS_V2
@@ -280,6 +319,7 @@ class ForecastStore:
         """
         check_on_conflict(on_conflict)
         norm = normalise_rows(rows, issued_at=issued_at)
+        prob = _probabilistic_records(rows)
         if norm.empty:
             return WriteResult(0, 0, 0)
         records = list(zip(*(norm[c].tolist() for c in _ROW_COLUMNS), strict=True))
@@ -292,6 +332,8 @@ class ForecastStore:
             conn.executemany("INSERT INTO staging VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", records)
             result = _merge(conn, on_conflict)
             conn.execute("DROP TABLE staging")
+            if len(prob):
+                _merge_probabilistic(conn, prob)
         return result
 
     # ------------------------------------------------------------------ reading
@@ -426,15 +468,50 @@ def _schema_version(conn: sqlite3.Connection, path: Path) -> int:
     return version
 
 
+def _probabilistic_records(rows: pd.DataFrame) -> list[tuple]:
+    """(key text..., quantity, value) of the finite probabilistic columns of forecast rows."""
+    from wq.batch.rows import _iso
+
+    cols = [c for c in rows.columns if PROBABILISTIC.match(str(c))]
+    if not cols or rows.empty:
+        return []
+    frame = rows.reset_index(drop=True)
+    as_of = _iso(frame["as_of"], "as_of", "forecast rows").tolist()
+    keys = list(zip(frame["pipeline"].astype(str), frame["model_version"].astype(str), as_of,
+                    frame["target"].astype(str), frame["step"].astype(int)))
+    out = []
+    for col in cols:
+        values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
+        out += [(*k, col, float(v)) for k, v in zip(keys, values) if v == v and abs(v) != float("inf")]
+    return out
+
+
+def _merge_probabilistic(conn: sqlite3.Connection, records: list[tuple]) -> None:
+    """Attach the probabilistic values to the newest version of each forecast key (a version written
+    before keeps the values it was issued with)."""
+    conn.execute("CREATE TEMP TABLE pstage (pipeline TEXT, model_version TEXT, as_of TEXT, target TEXT, step INTEGER, "
+                 "quantity TEXT, value REAL)")
+    conn.executemany("INSERT INTO pstage VALUES (?, ?, ?, ?, ?, ?, ?)", records)
+    conn.execute(
+        "INSERT OR IGNORE INTO probabilistic SELECT p.pipeline, p.model_version, p.as_of, p.target, p.step, "
+        f"(SELECT MAX(g.version) FROM forecasts g WHERE {_SAME_KEY.format(a='g', b='p')}), p.quantity, p.value "
+        "FROM pstage p"
+    )
+    conn.execute("DROP TABLE pstage")
+
+
 def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
-    """Inside a write transaction: create the tables of an empty database, or migrate schema 1 to 2."""
+    """Inside a write transaction: create the tables of an empty database, or migrate schema 1 to 2 to 3
+    (schema 3 adds the table ``probabilistic``; the forecasts stay as they are)."""
     version = _schema_version(conn, path)
     if version == 0:
         conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         conn.execute(_TABLE)
         conn.execute(_INDEX)
+        conn.execute(_PROB_TABLE)
         conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-    elif version == 1:
+        return
+    if version == 1:
         # What was stored under schema 1 is the only value known for its key: it becomes version 1.
         conn.execute("DROP INDEX IF EXISTS forecasts_time")
         conn.execute("ALTER TABLE forecasts RENAME TO forecasts_schema1")
@@ -445,4 +522,7 @@ def _ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
         )
         conn.execute("DROP TABLE forecasts_schema1")
         conn.execute(_INDEX)
+        version = 2
+    if version == 2:
+        conn.execute(_PROB_TABLE)
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))

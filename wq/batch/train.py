@@ -24,7 +24,8 @@ What training does (issue 6, item 1):
    ``meta`` holds ``batch_format`` (:data:`BATCH_FORMAT`), the pipeline's name, the model name, targets,
    drivers, horizon and frequency, the training data's :func:`~wq.batch.artifact.fingerprint` (span,
    columns, dtypes, frequency, content hash), the data spec used to read it, the validation MAPE and
-   a short training record.
+   a short training record, and ``augment``: what ``[augment]`` added to the training windows
+   (:func:`fit_model`; method "none" when off, else the method, ratio, windows and whether the gate kept them).
 """
 
 from __future__ import annotations
@@ -101,6 +102,37 @@ def artifact_files(model: Any, pipeline_toml: str) -> dict[str, bytes]:
     return files
 
 
+def fit_model(pipeline: Any, model: Any, frame: pd.DataFrame, val_fraction: float,
+              observed: pd.DataFrame | None = None, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Fit ``model`` on ``frame``, with the synthetic windows of the pipeline's ``[augment]`` table when it has
+    them (through the validation gate when ``gate = true``, :func:`wq.augment.pipeline.fit_with_gate`).
+
+    Returns the manifest's ``augment`` record: ``method`` ("none" when off), and when on ``ratio``, ``gate``,
+    ``seed``, ``epochs``, ``settings``, ``n_real`` and ``n_synthetic`` windows, ``generator_seconds``, ``used``
+    (whether the fitted model holds the synthetic windows: False when the gate dropped them) and, with the gate,
+    ``val_MAPE_with`` / ``val_MAPE_without``.
+    """
+    from wq.augment.pipeline import augmenter_for_pipeline
+
+    aug = augmenter_for_pipeline(pipeline, progress)(pipeline.model_name)
+    if aug is None:
+        model.fit(frame, val_fraction=val_fraction, progress=progress)
+        return {"method": "none"}
+    aug.fit_model(model, frame, val_fraction, progress=progress, observed_mask=observed)
+    call = aug.calls_[-1] if aug.calls_ else {}
+    record: dict[str, Any] = {
+        "method": aug.method, "ratio": float(aug.ratio), "gate": bool(aug.gate), "seed": int(aug.seed),
+        "epochs": int(aug.epochs), "settings": _jsonable(dict(aug.settings or {})),
+        "n_real": int(call.get("n_real", 0)), "n_synthetic": int(call.get("n_synthetic", 0)),
+        "generator_seconds": round(float(call.get("generator_seconds", 0.0)), 3),
+        "used": int(getattr(model, "augmented_", 0)) > 0,
+    }
+    if aug.decisions_:
+        d = aug.decisions_[-1]
+        record.update(val_MAPE_with=_json_number(d["val_MAPE_with"]), val_MAPE_without=_json_number(d["val_MAPE_without"]))
+    return record
+
+
 def _json_number(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
@@ -148,7 +180,7 @@ def train_artifact(
     val_fraction = pipeline.split.validation
     seed_everything(pipeline.seed)
     model = pipeline.make_model()
-    model.fit(frame, val_fraction=val_fraction, progress=progress)
+    augment = fit_model(pipeline, model, frame, val_fraction, observed, progress)
     val = validation_mape(model, frame, val_fraction, observed)
     freq = getattr(model, "freq_", None)
     n_val = int(round(len(frame) * val_fraction))
@@ -168,6 +200,7 @@ def train_artifact(
             "rows": n_val,
             "fraction": val_fraction,
         },
+        "augment": augment,
         "train": {
             "rows": int(len(frame)),
             "fit_rows": int(len(frame) - n_val),
@@ -176,6 +209,15 @@ def train_artifact(
             "data_notes": [str(n) for n in notes],
         },
     }
+    if pipeline.evaluate.levels:
+        from wq.batch.probabilistic import conformal_meta
+
+        meta["conformal"] = conformal_meta(model, frame, val_fraction, observed)
+        need = max(math.ceil(2 / (1 - lv)) - 1 for lv in pipeline.evaluate.levels)
+        if progress and meta["conformal"] and meta["conformal"]["fewest"] < need:
+            progress(f"note: {meta['conformal']['fewest']} validation errors per target and step are too few for "
+                     f"the {max(pipeline.evaluate.levels)} intervals (need >= {need}): their bounds are the extreme "
+                     f"errors and coverage is not guaranteed")
     files = artifact_files(model, pipeline.to_toml())
     target.parent.mkdir(parents=True, exist_ok=True)
     path = write_artifact(target, files, meta, overwrite=overwrite)

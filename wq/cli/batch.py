@@ -14,10 +14,14 @@ from pathlib import Path
 
 from wq.cli.common import add_pipeline_options, log, pipeline_from_args, positive_int, progress, set_threads
 
-__all__ = ["EXIT_DRIFT", "register", "cmd_train", "cmd_forecast", "cmd_score", "cmd_forecast_history"]
+__all__ = ["EXIT_DRIFT", "EXIT_ALARM", "register", "cmd_train", "cmd_forecast", "cmd_score", "cmd_forecast_history"]
 
 EXIT_DRIFT = 3
-"""Exit code of ``wq score --fail-on-drift`` when drift is flagged."""
+"""Exit code of ``wq score --fail-on-drift`` when drift (of the error or of the interval coverage) is flagged."""
+
+EXIT_ALARM = 4
+"""Exit code of ``wq forecast --fail-on-alarm`` when a forecast's probability of crossing its ``[limits]``
+limit reaches the ``alarm`` threshold (the rows are written first)."""
 
 
 def cmd_train(args) -> int:
@@ -61,6 +65,12 @@ def cmd_forecast(args) -> int:
         print(f"{run.destination}: {r.inserted} inserted, {r.unchanged} unchanged, {r.revised} revised")
     if args.dry_run or args.print:
         print(run.rows.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"), end="")
+    alarms = run.alarms if run.alarms is not None else []
+    for a in (alarms.itertuples() if len(alarms) else ()):
+        print(f"{a.level.upper()}: {a.pipeline} {a.target} step {a.step} valid {a.time}: P({a.limit}) = {a.p_limit:.2f}")
+    if len(alarms) and (alarms["level"] == "alarm").any() and args.fail_on_alarm:
+        log(f"forecast: alarm (exit {EXIT_ALARM})")
+        return EXIT_ALARM
     return 0
 
 
@@ -79,6 +89,12 @@ def cmd_score(args) -> int:
             print()
         print(f"== {rep.label}")
         print(format_score(rep.result), end="")
+        if rep.coverage is not None and len(rep.coverage):
+            print(f"\nInterval coverage over the last {rep.result.window} days (drift: below nominal by more than "
+                  f"two standard errors):")
+            print(rep.coverage.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+            if rep.coverage["drift"].any():
+                print("CALIBRATION DRIFT: the intervals cover less than they should; consider retraining.")
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
@@ -87,7 +103,8 @@ def cmd_score(args) -> int:
             frame = pd.concat(frames, ignore_index=True) if frames else getattr(reports[0].result, table)
             frame.to_csv(out / f"{table}.csv", index=False, float_format="%.6g")
         log(f"score: wrote by_step.csv, by_month.csv, daily.csv, flags.csv to {out}")
-    drift = any(r.result.drift for r in reports)
+    drift = any(r.result.drift or (r.coverage is not None and len(r.coverage) and r.coverage["drift"].any())
+                for r in reports)
     if drift and args.fail_on_drift:
         log("score: drift flagged (exit 3)")
         return EXIT_DRIFT
@@ -145,6 +162,9 @@ def register(sub) -> None:
                         "version beside the issued one (default; nothing issued is replaced) or fail")
     f.add_argument("--dry-run", action="store_true", help="forecast and print the rows, write nothing")
     f.add_argument("--print", action="store_true", help="also print the rows as CSV")
+    f.add_argument("--fail-on-alarm", action="store_true",
+                   help=f"exit {EXIT_ALARM} when a forecast's probability of crossing its [limits] limit reaches the "
+                        "alarm threshold (rows are written first; warnings and alarms are always printed)")
     f.add_argument("--threads", type=positive_int, help="torch CPU threads (default 1)")
     f.add_argument("--quiet", action="store_true", help="no log lines")
     f.set_defaults(func=cmd_forecast)

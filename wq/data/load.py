@@ -16,8 +16,13 @@ Stages, in order (each file separately, then joined):
    default the first), anything else as delimited text. ``sep=None`` sniffs the separator from the first
    lines among ``, ; TAB |`` (``.tsv`` means TAB). ``names`` gives the column names of a header-less file
    (no header row is read then). ``na_values`` are extra missing-value markers (e.g. ``"?"``) on top of
-   pandas' defaults (empty cell, ``NA``, ``NaN``, ``null`` ...). Blank lines are skipped.
-2. **Time column**: ``time`` names it (``None``: the first column). ``time_format`` is a strptime format
+   pandas' defaults (empty cell, ``NA``, ``NaN``, ``null`` ...). Blank lines are skipped. ``where``
+   (column -> value or list of values, compared as text) keeps only the matching rows of the main file:
+   one beach, station or sensor of a long-format file with several (e.g. ``{"Beach Name" = "Ohio Street
+   Beach"}``).
+2. **Time column**: ``time`` names it (``None``: the first column); a list of columns (e.g.
+   ``["year", "month", "day"]``) is joined with ``-`` and parsed as one (``time_format`` applies to the
+   joined text). ``time_format`` is a strptime format
    (e.g. ``"D-%d/%m/%y"``) or pandas' ``"ISO8601"``/``"mixed"``; ``None`` infers the format from the first
    value. A cell that does not parse is an error naming row, line and column.
 3. **Time zone**: ``tz`` is the zone of the file's wall-clock times (e.g. ``"Europe/Copenhagen"``); they
@@ -81,7 +86,7 @@ from pandas.tseries.frequencies import to_offset
 
 from wq.data.gaps import GAP_COLUMNS, LongGapError, handle_gaps, trim_edges
 from wq.data.grid import FileSeries, infer_freq, regular, regular_grid, resample, to_series
-from wq.data.read import MAX_ABS, Table, read_file, time_column
+from wq.data.read import MAX_ABS, Table, read_file, select_rows, time_column
 from wq.data.spec import AGG_RULES, FILL_METHODS, LONG_GAP_RULES, DataSpec
 from wq.errors import ConfigError, DataError
 
@@ -146,6 +151,7 @@ def _read_sources(spec: DataSpec, notes: list[str]) -> _Sources:
     main = read_file(spec.path, sep=spec.sep, names=spec.names, na_values=spec.na_values, sheet=spec.sheet,
                      decimal=spec.decimal)
     notes += main.notes
+    select_rows(main, spec.where, notes)
     drv = None
     if spec.drivers_path is not None:
         drv = read_file(spec.drivers_path, sep=spec.drivers_sep, names=spec.drivers_names,

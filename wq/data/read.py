@@ -21,7 +21,7 @@ from wq.data.spec import SHOW
 from wq.data.times import localize_wall_times, to_utc_naive
 from wq.errors import ConfigError, DataError
 
-__all__ = ["Table", "read_file", "time_column", "parse_time", "numeric", "MAX_ABS"]
+__all__ = ["Table", "read_file", "time_column", "parse_time", "numeric", "select_rows", "MAX_ABS", "JOINED_TIME"]
 
 PARQUET_EXT = (".parquet", ".pq")
 EXCEL_EXT = (".xlsx", ".xlsm", ".xls")
@@ -29,6 +29,7 @@ _SNIFF_SEPS = (",", ";", "\t", "|")
 # Largest magnitude accepted in a data cell. Beyond it float64 statistics break: x * x overflows from about
 # 1.3e154, so a standard deviation, a variance-based outlier rule or a squared error would be inf/nan.
 MAX_ABS = 1e150
+JOINED_TIME = "time"  # name of the time column joined from several columns (``time = ["year", "month", "day"]``)
 
 
 @dataclass
@@ -181,12 +182,53 @@ def read_file(path: Path, *, sep: str | None, names: list[str] | None, na_values
 
 
 # ------------------------------------------------------------------------------------------ time column
-def time_column(table: Table, time: str | None, key: str) -> str:
+def select_rows(table: Table, where: dict, notes: list[str]) -> None:
+    """Keep only the rows of ``table`` whose cell in each ``where`` column equals the value (or one of the
+    values) given: one station, beach or sensor of a long-format file. Compared as text, so ``2`` matches a
+    cell ``2`` and ``"Ohio Street Beach"`` a cell with surrounding spaces."""
+    if not where:
+        return
+    keep = np.ones(len(table.frame), dtype=bool)
+    for col, value in where.items():
+        if col not in table.frame.columns:
+            raise DataError(f"file {table.path} has no column {col!r} (option 'where'); columns: "
+                            f"{', '.join(map(str, table.frame.columns))}")
+        wanted = {_as_text(v) for v in (value if isinstance(value, (list, tuple)) else [value])}
+        cells = table.frame[col].map(_as_text)
+        keep &= cells.isin(wanted).to_numpy()
+    if not keep.any():
+        raise DataError(f"file {table.path}: no row matches where = {where!r}")
+    notes.append(f"file {table.path}: kept {int(keep.sum())} of {len(keep)} rows where {where!r}")
+    table.frame, table.lines = table.frame.loc[keep], table.lines[keep]
+
+
+def _as_text(value) -> str:
+    """A cell or an option value as comparable text: numbers without a trailing ``.0``, strings stripped."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def time_column(table: Table, time: str | list[str] | None, key: str) -> str:
+    """The name of the time column; a list of columns (e.g. year, month, day) is joined with ``-`` into a new
+    column :data:`JOINED_TIME` (parsed like one column; ``time_format`` applies to the joined text)."""
     cols = list(table.frame.columns)
     if not cols:
         raise DataError(f"file {table.path} has no columns")
     if time is None:
         return cols[0]
+    if isinstance(time, list):
+        missing = [c for c in time if c not in cols]
+        if missing:
+            raise DataError(f"file {table.path} has no time column(s) {missing} (option {key!r}); columns: "
+                            f"{', '.join(cols)}")
+        if JOINED_TIME in cols:
+            raise DataError(f"file {table.path} already has a column {JOINED_TIME!r}; it cannot join {time} into it")
+        parts = [table.frame[c].map(lambda v: "" if pd.isna(v) else _as_text(v)) for c in time]
+        joined = parts[0].str.cat(parts[1:], sep="-")
+        table.frame = table.frame.assign(**{JOINED_TIME: joined.where(joined.str.strip("-") != "", None)})
+        table.frame = table.frame.drop(columns=time)
+        return JOINED_TIME
     if time not in cols:
         raise DataError(f"file {table.path} has no time column {time!r} (option {key!r}); columns: {', '.join(cols)}")
     return time
@@ -199,13 +241,15 @@ def parse_time(table: Table, col: str, fmt: str | None, tz: str | None, notes: l
     raw = table.frame[col]
     empty = raw.isna() | (raw.astype(str).str.strip() == "")
     if empty.any():
-        others = table.frame.drop(columns=[col]).isna().all(axis=1)
-        bad = np.flatnonzero((empty & ~others).to_numpy())
+        # a row without timestamp is dropped when it carries no number (labels alone, e.g. a station name)
+        rest = table.frame.loc[empty.to_numpy()].drop(columns=[col])
+        numbers = rest.apply(lambda s: pd.to_numeric(s, errors="coerce")).notna().any(axis=1)
+        bad = np.flatnonzero(empty.to_numpy())[numbers.to_numpy()]
         if bad.size:
             raise DataError(f"{table.where(int(bad[0]), col)}: empty timestamp")
         keep = ~empty.to_numpy()
         table.frame, table.lines = table.frame.loc[keep], table.lines[keep]
-        notes.append(f"file {table.path}: dropped {int((~keep).sum())} rows with neither timestamp nor values")
+        notes.append(f"file {table.path}: dropped {int((~keep).sum())} rows with neither timestamp nor numeric values")
         raw = table.frame[col]
         if len(raw) == 0:
             raise DataError(f"file {table.path} has no data rows")

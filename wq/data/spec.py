@@ -78,7 +78,7 @@ class DataSpec:
     """
 
     path: Path
-    time: str | None = None
+    time: str | list[str] | None = None
     time_format: str | None = None
     names: list[str] | None = None
     na_values: list[str] | None = None
@@ -116,12 +116,15 @@ class DataSpec:
     long_gaps: str = "error"
     trim_edges: bool = True
     min_rows: int = 2
+    where: dict[str, Any] = field(default_factory=dict)
     site: str | None = None
     sites: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._check_paths()
+        self._check_time()
         self._check_names()
+        self._check_where()
         if self.site and self.sites:
             raise ConfigError("[data] has both 'site' (the site column of a long file) and 'sites' (the site columns "
                               "of a wide file); use one")
@@ -190,7 +193,7 @@ class DataSpec:
             setattr(self, key, _as_list(getattr(self, key), key))
         for key in ("targets", "drivers", "calendar", "future_drivers", "sites"):
             setattr(self, key, _as_list(getattr(self, key), key) or [])
-        for key in ("time", "time_format", "sep", "tz", "drivers_time", "drivers_time_format", "drivers_tz",
+        for key in ("time_format", "sep", "tz", "drivers_time", "drivers_time_format", "drivers_tz",
                     "drivers_sep", "freq", "resample", "duplicates", "future_drivers_source",
                     "future_drivers_issue_time", "future_drivers_valid_time", "future_drivers_time_format",
                     "future_drivers_tz", "site"):
@@ -203,6 +206,28 @@ class DataSpec:
                 dup = sorted({n for n in names if names.count(n) > 1})
                 if dup or not names:
                     raise ConfigError(f"data option {key!r} must be non-empty with unique names; repeated: {dup}")
+
+    def _check_time(self) -> None:
+        """``time``: one column, or several (e.g. year, month, day) whose values are joined with ``-``."""
+        if isinstance(self.time, (list, tuple)):
+            parts = _as_list(self.time, "time")
+            if not parts or len(set(parts)) != len(parts):
+                raise ConfigError(f"data option 'time' must be a column or a list of distinct columns, got "
+                                  f"{self.time!r}")
+            self.time = parts[0] if len(parts) == 1 else parts
+        elif self.time is not None and not isinstance(self.time, str):
+            raise ConfigError(f"data option 'time' must be a column name or a list of names, got {self.time!r}")
+
+    def _check_where(self) -> None:
+        """``where``: column -> value (or list of values); only rows whose cell equals one are read."""
+        if not isinstance(self.where, Mapping):
+            raise ConfigError(f"data option 'where' must map column -> value, got {self.where!r}")
+        self.where = dict(self.where)
+        for col, value in self.where.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if not values or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
+                raise ConfigError(f"data option 'where[{col!r}]' must be a string or number or a list of them, "
+                                  f"got {value!r}")
 
     def _check_rules(self) -> None:
         if not isinstance(self.agg, Mapping):

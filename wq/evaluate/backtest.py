@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from wq.errors import ConfigError
+from wq.evaluate.calibration import climatology, interval_columns, interval_table, limit_table
 from wq.evaluate.metrics import METRICS, MetricWarning, all_metrics
 
 METRIC_COLUMNS = ["model", "target", "step", *METRICS, "fit_seconds"]
@@ -56,11 +57,21 @@ def forecast_period(model, frame: pd.DataFrame, start: int, stop: int | None = N
     return forecast_origins(model, frame.iloc[:stop], positions)
 
 
-def forecast_origins(model, frame: pd.DataFrame, positions: np.ndarray) -> pd.DataFrame:
+def forecast_origins(model, frame: pd.DataFrame, positions: np.ndarray, members: dict | None = None) -> pd.DataFrame:
     """Forecasts of a fitted model from the origins at row ``positions`` (each with its targets inside
-    ``frame``), in one vectorised call; the model's long frame plus the observed value at each valid time."""
+    ``frame``), in one vectorised call; the model's long frame plus the observed value at each valid time.
+    ``members``: a dict that receives, for a combination of models (``predict_members``: the ensemble), the
+    long frame of each member's forecasts by member name."""
     upto = frame.iloc[: int(positions.max()) + model.horizon + 1]
-    values = model.predict_array(upto, upto.index[positions])
+    if members is not None and hasattr(model, "predict_members"):
+        values, parts = model.predict_members(upto, positions)
+        members.update({name: _with_observed(model, frame, positions, v) for name, v in parts.items()})
+    else:
+        values = model.predict_array(upto, upto.index[positions])
+    return _with_observed(model, frame, positions, values)
+
+
+def _with_observed(model, frame: pd.DataFrame, positions: np.ndarray, values: np.ndarray) -> pd.DataFrame:
     out = model.to_long(frame, positions, values)
     obs = frame[model.targets]
     pos_time = frame.index.get_indexer(pd.DatetimeIndex(out["time"]))
@@ -165,6 +176,8 @@ class SplitResult:
     predictions: pd.DataFrame
     models: dict
     refits: list = field(default_factory=list)  # times of the refits after the first fit (refit_every)
+    limits: pd.DataFrame | None = None  # Brier score and skill per model, target with a limit, and step
+    climatology: dict = field(default_factory=dict)  # training exceedance frequency per target with a limit
 
 
 def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: Callable[[str], None] | None = None,
@@ -179,32 +192,92 @@ def evaluate_split(pipeline, frame: pd.DataFrame, models: list[str], progress: C
     ends = refit_ends(frame.index, start, last, pipeline.evaluate.refit_every)
     bounds = [*(e - 1 for e in ends), last + 1]  # origins of refit k: bounds[k] .. bounds[k + 1] - 1
     q, zeros = pipeline.evaluate.peak_quantile, pipeline.evaluate.zeros
-    preds, metrics, fitted = [], [], {}
+    preds, metrics, fitted, limit_rows = [], [], {}, []
+    levels, limits = pipeline.evaluate.levels, pipeline.limits.limits()
+    clim = climatology(_masked(frame.iloc[:start], observed_mask), limits) if levels and limits else {}
     for name in models:
-        fit_seconds, outs = 0.0, []
-        for k, end in enumerate(ends):
-            model = pipeline.make_model(name)
-            if progress:
-                again = f" (refit {k} of {len(ends) - 1})" if k else ""
-                progress(f"fitting {name} on {end} rows{again}")
-            t0 = time.perf_counter()
-            _fit(model, frame.iloc[:end], pipeline.split.validation, progress, _augmenter(augmenter_for, model, name),
-                 observed_mask)
-            fit_seconds += time.perf_counter() - t0
-            outs.append(forecast_origins(model, frame, np.arange(bounds[k], bounds[k + 1])))
-        out = pd.concat(outs, ignore_index=True)
-        out.insert(0, "model", name)
-        m = score(out, q=q, zeros=zeros, observed_mask=observed_mask, by_step=True)
-        order = {t: i for i, t in enumerate(model.targets)}  # rows: target (pipeline order), then step
-        m = m.sort_values(["target", "step"], key=lambda c: c.map(order) if c.name == "target" else c,
-                          kind="stable")
-        m["fit_seconds"] = fit_seconds
-        preds.append(out)
-        metrics.append(m)
+        model, out, fit_seconds, members = _fit_forecast(pipeline, frame, name, ends, bounds, progress,
+                                                         observed_mask, augmenter_for)
+        # an ensemble's members' forecasts are kept (and scored, without intervals) as "ensemble/<member>"
+        for label, long in [(name, out), *members.items()]:
+            long.insert(0, "model", label)
+            m = score(long, q=q, zeros=zeros, observed_mask=observed_mask, by_step=True)
+            if levels and label == name:
+                m = m.merge(interval_table(long, levels, observed_mask), on=["model", "target", "step"], how="left")
+                if limits:
+                    limit_rows.append(limit_table(long, limits, clim, pipeline.limits.warn, pipeline.limits.alarm,
+                                                  observed_mask))
+            order = {t: i for i, t in enumerate(model.targets)}  # rows: target (pipeline order), then step
+            m = m.sort_values(["target", "step"], key=lambda c: c.map(order) if c.name == "target" else c,
+                              kind="stable")
+            m["fit_seconds"] = fit_seconds if label == name else 0.0
+            preds.append(long)
+            metrics.append(m)
         fitted[name] = model
     metrics_df = pd.concat(metrics, ignore_index=True)
-    return SplitResult(metrics_df[[*METRIC_COLUMNS, *COUNT_COLUMNS]], pd.concat(preds, ignore_index=True), fitted,
-                       [frame.index[e - 1] for e in ends[1:]])
+    extra = interval_columns(levels) if levels else []
+    return SplitResult(metrics_df[[*METRIC_COLUMNS, *COUNT_COLUMNS, *extra]], pd.concat(preds, ignore_index=True),
+                       fitted, [frame.index[e - 1] for e in ends[1:]],
+                       pd.concat(limit_rows, ignore_index=True) if limit_rows else None, clim)
+
+
+def _masked(train: pd.DataFrame, observed_mask: pd.DataFrame | None) -> pd.DataFrame:
+    """``train`` with the values the data layer filled set to NaN."""
+    if observed_mask is None:
+        return train
+    mask = observed_mask.reindex(index=train.index, columns=train.columns).fillna(True).astype(bool)
+    return train.where(mask)
+
+
+def validation_pools(model, train: pd.DataFrame, val_fraction: float,
+                     observed_mask: pd.DataFrame | None = None) -> dict:
+    """Sorted validation errors per (target, step) of a model fitted on ``train``: its forecasts from the
+    origins of the validation tail (the model's ``n_fit_``, else the last ``val_fraction`` of the rows), the
+    pools of split conformal (:mod:`wq.evaluate.conformal`)."""
+    from wq.evaluate.conformal import residual_pools
+
+    n_fit = getattr(model, "n_fit_", None)
+    n_fit = int(n_fit) if n_fit is not None else len(train) - int(round(len(train) * val_fraction))
+    if n_fit + model.horizon > len(train):
+        raise ConfigError(f"intervals need validation rows to calibrate on: [split] validation = {val_fraction} "
+                          f"leaves none for {getattr(model, 'name', 'the model')}; set it > 0 or [evaluate] levels = []")
+    return residual_pools(forecast_period(model, train, n_fit), observed_mask)
+
+
+def _fit_forecast(pipeline, frame: pd.DataFrame, name: str, ends: list[int], bounds: list[int], progress,
+                  observed_mask, augmenter_for):
+    """Fit model ``name`` at every refit and forecast its origins; with ``[evaluate] levels`` the conformal
+    intervals (split: each refit calibrated on its own validation tail; aci: from the first fit's validation
+    errors, growing with the test errors as they are observed). Returns (last model, forecasts, fit seconds,
+    an ensemble's members' forecasts by "name/member")."""
+    from wq.evaluate.conformal import add_intervals
+
+    ev, limits = pipeline.evaluate, pipeline.limits.limits()
+    fit_seconds, outs, first_pools, parts = 0.0, [], None, {}
+    for k, end in enumerate(ends):
+        model = pipeline.make_model(name)
+        if progress:
+            again = f" (refit {k} of {len(ends) - 1})" if k else ""
+            progress(f"fitting {name} on {end} rows{again}")
+        t0 = time.perf_counter()
+        _fit(model, frame.iloc[:end], pipeline.split.validation, progress, _augmenter(augmenter_for, model, name),
+             observed_mask)
+        fit_seconds += time.perf_counter() - t0
+        got: dict = {}
+        chunk = forecast_origins(model, frame, np.arange(bounds[k], bounds[k + 1]), members=got)
+        for member, long in got.items():
+            parts.setdefault(f"{name}/{member}", []).append(long)
+        if ev.levels:
+            pools = validation_pools(model, frame.iloc[:end], pipeline.split.validation, observed_mask)
+            first_pools = pools if first_pools is None else first_pools
+            if ev.intervals == "split":
+                chunk = add_intervals(chunk, pools, ev.levels, "split", limits=limits, observed_mask=observed_mask)
+        outs.append(chunk)
+    out = pd.concat(outs, ignore_index=True)
+    if ev.levels and ev.intervals == "aci":
+        out = add_intervals(out, first_pools, ev.levels, "aci", ev.aci_gamma, limits, observed_mask)
+    members = {label: pd.concat(v, ignore_index=True) for label, v in parts.items()}
+    return model, out, fit_seconds, members
 
 
 def rolling_origin_splits(n: int, folds: int, block: int, min_train: int) -> list[tuple[int, int]]:

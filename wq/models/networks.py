@@ -73,7 +73,21 @@ class NeuralComponent(Estimator, params=NeuralParams):
     accepts_missing = False  # a NaN input would poison the whole forward pass: complete windows only
 
     # -- construction -------------------------------------------------------------------------------------
-    def _build(self, n_inputs: int, lags: int, n_future: int, n_outputs: int) -> nn.Module:
+    def check_params(self):
+        params = super().check_params()
+        if self.seeds > 1 and self.layers > 1:
+            from wq.errors import ConfigError
+
+            raise ConfigError(f"[model] seeds = {self.seeds}: a seed ensemble is built of one-layer networks; "
+                              f"set layers = 1 or seeds = 1")
+        return params
+
+    def _build(self, n_inputs: int, lags: int, n_future: int, n_outputs: int, seed: int = 0) -> nn.Module:
+        if self.seeds > 1:  # K networks as one batched network (wq.models.seeds)
+            from wq.models.seeds import StackedNet
+
+            return StackedNet(self.seeds, self.cell, n_inputs, lags, n_future, n_outputs, self.hidden,
+                              dropout=self.dropout, seed=seed)
         if self.cell == "mlp":
             return MLPNet(n_inputs, lags, n_future, n_outputs, hidden=self.hidden, dropout=self.dropout)
         return SequenceNet(self.cell, n_inputs, n_future, n_outputs, hidden=self.hidden, layers=self.layers,
@@ -92,7 +106,7 @@ class NeuralComponent(Estimator, params=NeuralParams):
         n_outputs = self.shape_["horizon"] * self.shape_["n_targets"]
         torch.manual_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        model = self._build(n_inputs, lags, self.shape_["n_future"], n_outputs).to(device)
+        model = self._build(n_inputs, lags, self.shape_["n_future"], n_outputs, seed=seed).to(device)
         opt = torch.optim.Adam(model.parameters(), lr=self.lr)
         loss_fn = nn.MSELoss()
 
@@ -106,6 +120,9 @@ class NeuralComponent(Estimator, params=NeuralParams):
             Yv = torch.as_tensor(val.Y.reshape(len(val), -1), device=device)
 
         batch = max(1, min(self.batch, n))
+        if self.seeds > 1:
+            return self._fit_stacked(model, (X, Z, Y), (Xv, Zv, Yv) if has_val else None, batch, gen, progress,
+                                     label, t0)
         n_batches = math.ceil(n / batch)
         best = math.inf
         best_state = copy.deepcopy(model.state_dict())
@@ -147,6 +164,16 @@ class NeuralComponent(Estimator, params=NeuralParams):
         self.epochs_run_ = len(history)
         self.val_loss_ = best
         self.history_ = history
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _fit_stacked(self, model, data, val, batch, gen, progress, label, t0) -> "NeuralComponent":
+        from wq.models.seeds import fit_stacked
+
+        res = fit_stacked(model, *data, val, self.epochs, self.patience, batch, self.lr, gen, progress, label)
+        self.model_ = model
+        self.best_epoch_, self.epochs_run_ = res["best_epoch"], res["epochs_run"]
+        self.val_loss_, self.history_ = res["val_loss"], res["history"]
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 

@@ -14,7 +14,8 @@ from pydantic import Field, field_validator
 from wq.estimator import Float, Int, Params
 
 __all__ = ["HorizonParams", "WindowParams", "NeuralSettings", "NeuralParams", "TabularSettings", "TabularParams",
-           "GASettings", "GA_GENES", "GA_SPACE", "CELLS", "ESTIMATORS"]
+           "GASettings", "GA_GENES", "GA_SPACE", "CELLS", "ESTIMATORS", "CombineSettings", "DEFAULT_MEMBERS",
+           "DEFAULT_CANDIDATES"]
 
 CELLS = ("lstm", "rnn", "gru", "mlp")
 ESTIMATORS = ("svr", "hgb", "ols")
@@ -44,6 +45,8 @@ class NeuralSettings(Params):
     batch: Annotated[Int, Field(ge=1, description="mini-batch size")] = 64
     lr: Annotated[Float, Field(gt=0, le=1, description="Adam learning rate")] = 1e-3
     device: Literal["cpu", "cuda"] = "cpu"
+    seeds: Annotated[Int, Field(ge=1, le=64, description="seed ensemble: networks trained as one batched network, "
+                                                          "their forecasts averaged")] = 1
 
 
 class NeuralParams(NeuralSettings):
@@ -111,3 +114,22 @@ class GASettings(Params):
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
         return value
+
+
+DEFAULT_MEMBERS = ["dwt-pca-lstm", "hgb", "auto-ets"]
+"""The ensemble's default members: the dual LSTM, gradient boosting and a statistical model."""
+
+DEFAULT_CANDIDATES = ["persistence", "seasonal-naive", "hgb", "auto-ets", "dwt-pca-lstm", "ensemble"]
+"""The ``auto`` model's default candidates (simplest first: ties go to the earlier)."""
+
+
+class CombineSettings(Params):
+    """Settings of the ``ensemble`` and ``auto`` models (:mod:`wq.models.ensemble`, :mod:`wq.models.auto`):
+    the ensemble's ``members`` and ``weights`` (chosen on the validation tail), auto's ``candidates``, its
+    rolling-origin folds inside the training part and the metric it picks by."""
+
+    members: list[str] = Field(default_factory=lambda: list(DEFAULT_MEMBERS), min_length=1)
+    weights: Literal["equal", "inverse-mse", "stacked"] = "stacked"
+    candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES), min_length=1)
+    auto_folds: Annotated[Int, Field(ge=1, description="auto: rolling-origin folds inside the training part")] = 2
+    auto_metric: str = "MAPE"

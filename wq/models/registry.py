@@ -18,6 +18,9 @@ is a component class plus its ``kind``.
 | ga-bpnn | cleaned target | all drivers | the BPNN, settings chosen by a GA inside ``fit`` |
 | persistence | observed | - | y(t+s) = y(t) |
 | seasonal-naive | observed | - | same phase of the last season |
+| auto-ets, auto-arima, mstl | observed | - | statsforecast, fitted once, filtered causally (``stats`` extra) |
+| ensemble | members' | members' | weighted mean of ``[model] members``, weights on the validation tail |
+| auto | the pick's | the pick's | one of ``[model] candidates``, picked on folds inside the training part |
 | weekly-naive | observed | - | same hour (phase) last week |
 | weekly-mean4 | observed | - | mean of the last four weeks' same hour |
 
@@ -27,6 +30,7 @@ Loading a saved model of any kind (:func:`load_model`, :func:`model_from_files`)
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -34,7 +38,7 @@ from wq.errors import ArtifactError, ConfigError
 from wq.estimator import suggest
 from wq.models.base import Forecaster, read_directory, read_model_json
 from wq.models.naive import NaiveForecaster
-from wq.models.params import GASettings, NeuralSettings, TabularSettings
+from wq.models.params import DEFAULT_CANDIDATES, DEFAULT_MEMBERS, GASettings, NeuralSettings, TabularSettings
 from wq.models.windowed import WindowForecaster
 
 RECIPES: dict[str, dict] = {
@@ -56,7 +60,9 @@ RECIPES: dict[str, dict] = {
 }
 NAIVE = {"persistence": 1, "seasonal-naive": None, "weekly-naive": "7D", "weekly-mean4": "7D"}
 NAIVE_SEASONS = {"weekly-mean4": 4}
-MODEL_NAMES = tuple(NAIVE) + tuple(RECIPES)
+STATISTICAL = ("auto-ets", "auto-arima", "mstl")
+COMBINED = ("ensemble", "auto")
+MODEL_NAMES = tuple(NAIVE) + tuple(RECIPES) + STATISTICAL + COMBINED
 CLASSES: dict[str, type[Forecaster]] = {"NaiveForecaster": NaiveForecaster, "WindowForecaster": WindowForecaster}
 
 # Settings of [model] that reach each component kind (others are ignored for that kind).
@@ -74,6 +80,8 @@ def model_class(name: str) -> type[Forecaster]:
     """The class of the model called ``name``."""
     if check_name(name) in NAIVE:
         return NaiveForecaster
+    if name in STATISTICAL or name in COMBINED:
+        return _other_class({"ensemble": "EnsembleForecaster", "auto": "AutoForecaster"}.get(name, "StatForecaster"))
     return _ga_class() if RECIPES[name].get("search") == "ga" else WindowForecaster
 
 
@@ -84,9 +92,24 @@ def _ga_class() -> type[Forecaster]:
     return GABPForecaster
 
 
+def _other_class(cls_name: str) -> type[Forecaster]:
+    """The statistical, ensemble and auto classes, imported when needed (statsforecast, scipy)."""
+    if cls_name == "StatForecaster":
+        from wq.models.statistical import StatForecaster
+
+        return StatForecaster
+    if cls_name == "EnsembleForecaster":
+        from wq.models.ensemble import EnsembleForecaster
+
+        return EnsembleForecaster
+    from wq.models.auto import AutoForecaster
+
+    return AutoForecaster
+
+
 def tunable_keys(name: str) -> tuple[str, ...]:
     """The ``[model]`` keys that reach model ``name``'s component and that its recipe does not fix."""
-    if check_name(name) in NAIVE:
+    if check_name(name) in NAIVE or name in STATISTICAL or name in COMBINED:
         return ()
     comp = RECIPES[name]["component"]
     return tuple(k for k in COMPONENT_KEYS[comp["kind"]] if k not in comp)
@@ -113,6 +136,7 @@ def _naive_kwargs(name: str, window: Mapping[str, Any]) -> dict[str, Any]:
     return kwargs
 
 
+# size: most of it is the numpydoc of every parameter; the body is one branch per kind of model
 def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = (), calendar: Sequence[str] = (),
                preprocess=None, model: Mapping[str, Any] | None = None, seed: int = 0, season: int | None = None,
                holidays: str | list[str] | None = "US", future_drivers: Sequence[str] = (),
@@ -133,7 +157,7 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
     seed : int
         Fixes every random draw of fitting.
     season : int, optional
-        Season length of the seasonal naive (None: from the data frequency).
+        Season length of the seasonal naive and the statistical models (None: from the data frequency).
     holidays : str or list of str, optional
         Country code(s) of the public-holiday calendar feature.
     future_drivers : sequence of str
@@ -150,7 +174,9 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
         Unfitted; its parameters already checked (a bad combination fails here, before any data is read).
     """
     model = dict(model or {})
-    if check_name(name) in NAIVE:
+    if check_name(name) in STATISTICAL or name in COMBINED:  # the same settings, passed on to the members
+        return _make_other(name, {**{k: v for k, v in locals().items() if k not in ("name", "window")}, **window})
+    if name in NAIVE:
         unknown = sorted(set(window) - {"horizon", "lags", "change"})
         if unknown:
             raise ConfigError(f"make_model: unknown setting(s) {unknown}")
@@ -175,9 +201,47 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
     return model
 
 
+def _make_other(name: str, args: dict) -> Forecaster:
+    """A statistical model, an ensemble (its members made by :func:`make_model` with the same settings) or an
+    auto model (candidates made the same way when it fits)."""
+    model = args["model"]
+    base = {"targets": list(args["targets"]), "seed": args["seed"]}
+    if "horizon" in args:
+        base["horizon"] = args["horizon"]
+    if name in STATISTICAL:
+        obj = _other_class("StatForecaster")(name=name, season=args["season"], **base)
+    elif name == "ensemble":
+        members = [make_model(m, **args) for m in model.get("members", DEFAULT_MEMBERS)]
+        obj = _other_class("EnsembleForecaster")(name=name, members=members,
+                                                 weights=model.get("weights", "stacked"), **base)
+    else:
+        obj = _other_class("AutoForecaster")(
+            name=name, candidates=list(model.get("candidates", DEFAULT_CANDIDATES)),
+            factory=functools.partial(_factory, args), folds=model.get("auto_folds", 2),
+            metric=model.get("auto_metric", "MAPE"), **base)
+    obj.check_params()
+    return obj
+
+
+def _factory(args: dict, name: str) -> Forecaster:
+    """An unfitted ``name`` with the settings ``args`` of :func:`make_model` (auto's candidates)."""
+    return make_model(name, **args)
+
+
 def model_from_files(files: dict[str, bytes]) -> Forecaster:
     """A fitted forecaster of any kind from the files of :meth:`Forecaster.to_files`."""
     state = read_model_json(files)
+    if state.get("class") == "EnsembleForecaster":
+        from wq.models.ensemble import member_files
+
+        members = [model_from_files(f) for f in member_files(files)]
+        return _other_class("EnsembleForecaster").from_members(state["state"], members)
+    if state.get("class") == "AutoForecaster":
+        from wq.models.auto import chosen_files
+
+        return _other_class("AutoForecaster").from_chosen(state["state"], model_from_files(chosen_files(files)))
+    if state.get("class") == "StatForecaster":
+        return _other_class("StatForecaster").from_files(files)
     if state.get("class") == "GABPForecaster":
         return _ga_class().from_files(files)
     cls = CLASSES.get(state.get("class", "")) if "class" in state else model_class(state["model"])

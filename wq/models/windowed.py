@@ -40,8 +40,9 @@ from wq.models.base import Forecaster, torch_bytes, torch_load_bytes
 from wq.models.params import WindowParams
 from wq.windows import WindowSet, sequence_windows, split_sequences
 
-# A callable that returns synthetic training sequences (M, lags + horizon, C) from the real ones (N, L + h, C).
-Augmenter = Callable[[np.ndarray], np.ndarray]
+# A callable that returns synthetic training sequences (M, lags + horizon, C) from the real ones (N, L + h, C),
+# called as augment(S, condition=channel indices of the calendar and known-future drivers).
+Augmenter = Callable[..., np.ndarray]
 
 
 def _component(spec: dict):
@@ -230,7 +231,9 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         self.augmented_ = 0
         if augment is not None:
             real = S_train[np.isfinite(S_train).all(axis=(1, 2))]  # generators learn from complete windows
-            synth = np.asarray(augment(np.ascontiguousarray(real)), dtype=np.float64)
+            # the calendar and known-future drivers condition the generator and are copied, never generated
+            condition = layout["calendar"] + layout.get("future", [])
+            synth = np.asarray(augment(np.ascontiguousarray(real), condition=condition), dtype=np.float64)
             if synth.ndim != 3 or synth.shape[1:] != S_train.shape[1:]:
                 raise ValueError(f"augmenter returned shape {synth.shape}, expected (M, {S_train.shape[1]}, {S_train.shape[2]})")
             self.augmented_ = int(synth.shape[0])

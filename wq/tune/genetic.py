@@ -58,6 +58,7 @@ from wq.tune.evaluation import (
     logbook_frame,
     resolve_log,
 )
+from wq.tune.fidelity import successive_halving
 from wq.tune.parallel import make_map
 from wq.tune.space import Space
 
@@ -211,6 +212,10 @@ def restore_checkpoint(state: Mapping[str, Any], path: Path, dim: int, length: i
                for c in cache):
             raise ValueError(f"entries must be [key of {dim} values, fitness, seconds, error, generation]")
         out["cache"] = Evaluator.cache_from_state(cache)
+        key = "screen_cache"
+        out["screen_cache"] = Evaluator.cache_from_state(state.get(key, []))
+        key = "screen_evaluations"
+        out["screen_rows"] = Evaluator.rows_from_state(state.get(key, []))
         key = "random_state"
         v, internal, gauss = state[key]
         out["random_state"] = (v, tuple(internal), gauss)
@@ -225,7 +230,8 @@ def restore_checkpoint(state: Mapping[str, Any], path: Path, dim: int, length: i
 
 _OPTION_NAMES = ("population", "generations", "cxpb", "mutpb", "indpb", "selection", "tournsize", "crossover",
                  "alpha", "eta", "mutation_b", "hof_size", "seed", "workers", "scheduler", "checkpoint",
-                 "max_evals", "time_limit", "initial", "context", "encoding", "bits")
+                 "max_evals", "time_limit", "initial", "context", "encoding", "bits", "screen_objective",
+                 "survivors")
 
 
 class GeneticTuner:
@@ -244,7 +250,9 @@ class GeneticTuner:
     generation 0 (e.g. the pipeline's own); ``context``: a JSON dict describing what the objective measures
     (e.g. a fingerprint of the pipeline and its training data), stored in the checkpoint: resuming with a
     different context is refused, so a cached fitness never answers for another objective; ``log``:
-    callable, Logger or None (logger ``wq.tune``).
+    callable, Logger or None (logger ``wq.tune``). ``screen_objective`` (optional): the same objective with short
+    training; with it each generation is evaluated by :func:`wq.tune.fidelity.successive_halving`, full training
+    only for the best ``survivors`` fraction by the screening score and for the ``initial`` settings.
 
     After :meth:`run`: ``result_`` (:class:`~wq.tune.evaluation.TuneResult`), ``hall_of_fame_``
     (``deap.tools.HallOfFame``), ``logbook_`` (``deap.tools.Logbook``), ``population_``.
@@ -257,8 +265,11 @@ class GeneticTuner:
                  scheduler: Any = None, checkpoint: str | os.PathLike | None = None, max_evals: int | None = None,
                  time_limit: float | None = None, initial: Sequence[Mapping[str, Any]] | None = None,
                  context: Mapping[str, Any] | None = None, log: LogFn | logging.Logger | None = None,
-                 encoding: str = "real", bits: int = 10) -> None:
+                 encoding: str = "real", bits: int = 10, screen_objective: Objective | None = None,
+                 survivors: float = 0.5) -> None:
         self.space = space
+        self.screen_objective = screen_objective
+        self.survivors = survivors
         self.objective = objective
         self.population = population
         self.generations = generations
@@ -350,6 +361,12 @@ class GeneticTuner:
             integer("max_evals", 1)
         if self.time_limit is not None:
             positive("time_limit")
+        if self.screen_objective is not None:
+            if not callable(self.screen_objective):
+                raise ConfigError("GA screen_objective must be callable as objective(params, seed) -> float")
+            if isinstance(self.survivors, bool) or not isinstance(self.survivors, (int, float)) \
+                    or not 0.0 < self.survivors <= 1.0:
+                raise ConfigError(f"GA option survivors must be in (0, 1], got {self.survivors!r}")
         if self.initial is not None and len(self.initial) > self.population:
             raise ConfigError(f"GA option initial holds {len(self.initial)} settings for a population of "
                               f"{self.population}")
@@ -360,6 +377,8 @@ class GeneticTuner:
         extra = {} if self.context is None else {"context": json.loads(json.dumps(dict(self.context)))}
         if coding.binary:  # real-coded checkpoints keep their old settings, so they still resume
             extra.update(encoding="binary", bits=int(self.bits))
+        if self.screen_objective is not None:  # likewise: only runs with screening record it
+            extra.update(survivors=float(self.survivors))
         selection, crossover = self._operators()
         return {**extra, "space": self.space.get_state(), "population": int(self.population),
                 "generations": int(self.generations), "cxpb": float(self.cxpb), "mutpb": float(self.mutpb),
@@ -402,6 +421,9 @@ class GeneticTuner:
         if self.checkpoint is None:
             return
         state = {**snapshot, "cache": evaluator.cache_state()}
+        if self.screen_evaluator_ is not None:
+            state["screen_cache"] = self.screen_evaluator_.cache_state()
+            state["screen_evaluations"] = Evaluator.rows_state(self.screen_evaluator_.rows)
         atomic_write_text(self.checkpoint, json.dumps(state, allow_nan=False))
 
     def _read_checkpoint(self, settings: dict[str, Any]) -> dict[str, Any]:
@@ -446,6 +468,8 @@ class GeneticTuner:
         pop: list[Individual] = []
         gen_done, elapsed_before = -1, 0.0
         cache, rows = {}, []
+        screen_cache, screen_rows = {}, []
+        self.screen_evaluator_ = None
         if resume and Path(self.checkpoint).exists():
             state = self._read_checkpoint(settings)
             gen_done, pop, items = state["generation"], state["population"], state["hall_of_fame"]
@@ -453,6 +477,7 @@ class GeneticTuner:
             for rec in state["logbook"]:
                 logbook.record(**rec)
             rows, cache = state["rows"], state["cache"]
+            screen_cache, screen_rows = state["screen_cache"], state["screen_rows"]
             rng.setstate(state["random_state"])
             elapsed_before = state["elapsed"]
             log(f"ga: resuming {self.checkpoint} after generation {gen_done} ({len(cache)} evaluations)")
@@ -476,6 +501,10 @@ class GeneticTuner:
         evaluator = Evaluator(space, self.objective, int(self.seed), pmap, strategy="ga", max_evals=self.max_evals,
                               deadline=deadline, log=log, cache=cache, chunk=chunk)
         evaluator.rows = rows
+        if self.screen_objective is not None:
+            self.screen_evaluator_ = Evaluator(space, self.screen_objective, int(self.seed), pmap, strategy="ga screen",
+                                               deadline=deadline, log=log, cache=screen_cache, chunk=chunk)
+            self.screen_evaluator_.rows = screen_rows
         complete = snapshot()
         stop: str | None = None
         try:
@@ -507,7 +536,9 @@ class GeneticTuner:
                                 del ind.fitness.values
                 invalid = [ind for ind in offspring if not ind.fitness.valid]
                 n_rows = len(evaluator.rows)
-                fits, stop = evaluator.evaluate([coding.unit(ind) for ind in invalid], gen=g)
+                keep = range(len(settings["initial"])) if g == 0 else ()  # the pipeline's own: always in full
+                fits, stop, _ = successive_halving([coding.unit(ind) for ind in invalid], evaluator,
+                                                   self.screen_evaluator_, g, float(self.survivors), keep)
                 for ind, fit in zip(invalid, fits):
                     if fit is not None:
                         ind.fitness.values = (fit,)

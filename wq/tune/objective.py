@@ -216,7 +216,10 @@ class PipelineObjective:
     ``frame`` (:func:`wq.evaluate.backtest.evaluate_folds`, ``block`` rows each, default as there);
     ``metric``: any metric name; ``epochs``: maximum epochs during tuning (None or 0: [model] epochs);
     ``threads``: torch CPU threads during an evaluation (fixed, so 1 and N workers give identical results);
-    ``observed_mask``: training rows x targets, True where observed (filled values are not scored).
+    ``observed_mask``: training rows x targets, True where observed (filled values are not scored);
+    ``fidelity`` in (0, 1]: short training for screening (:mod:`wq.tune.fidelity`): ``fidelity`` times the
+    epochs (at least 1) and the last ``fidelity`` of the first fold's training rows (at least the minimum
+    training window), the validation blocks unchanged, so screening scores the same rows as full training.
 
     Each call copies the pipeline, applies the settings (:func:`apply_settings`), sets the pipeline seed
     and every RNG to ``seed`` (:func:`wq.seed.seed_everything`) and returns :func:`fitness_from_folds`.
@@ -225,7 +228,7 @@ class PipelineObjective:
 
     def __init__(self, pipeline_table: dict, base_dir: str | Path, frame: pd.DataFrame, model_name: str | None = None,
                  folds: int = 3, metric: str = "MAPE", epochs: int | None = None, block: int | None = None,
-                 threads: int = 1, observed_mask: pd.DataFrame | None = None) -> None:
+                 threads: int = 1, observed_mask: pd.DataFrame | None = None, fidelity: float = 1.0) -> None:
         self.pipeline_table = pipeline_table
         self.base_dir = base_dir
         self.frame = frame
@@ -236,6 +239,7 @@ class PipelineObjective:
         self.block = block
         self.threads = threads
         self.observed_mask = observed_mask
+        self.fidelity = fidelity
         self._check()
 
     def _check(self) -> None:
@@ -251,10 +255,35 @@ class PipelineObjective:
             raise ConfigError(f"tune threads must be a positive integer, got {self.threads!r}")
         if not isinstance(self.frame, pd.DataFrame) or not isinstance(self.frame.index, pd.DatetimeIndex):
             raise ConfigError("PipelineObjective needs the training rows as a DataFrame with a DatetimeIndex")
+        if isinstance(self.fidelity, bool) or not isinstance(self.fidelity, (int, float)) \
+                or not 0.0 < float(self.fidelity) <= 1.0:
+            raise ConfigError(f"tune fidelity must be in (0, 1], got {self.fidelity!r}")
         pipe = self.base_pipeline()
         n, h = len(self.frame), pipe.model.horizon
         block = self.block or max(h + 5, n // (2 * self.folds + 3))
         rolling_origin_splits(n, self.folds, block, max(60, 3 * pipe.model.lags))
+
+    def _block(self) -> int:
+        """Rows per validation fold (fixed by the full training rows, so screening scores the same blocks)."""
+        pipe = self.base_pipeline()
+        return self.block or max(pipe.model.horizon + 5, len(self.frame) // (2 * self.folds + 3))
+
+    def screening(self, fidelity: float) -> "PipelineObjective":
+        """The same objective with short training (``fidelity`` in (0, 1]; 1: a plain copy)."""
+        return PipelineObjective(self.pipeline_table, self.base_dir, self.frame, self.model_name, folds=self.folds,
+                                 metric=self.metric, epochs=self.epochs, block=self._block(), threads=self.threads,
+                                 observed_mask=self.observed_mask, fidelity=float(fidelity))
+
+    def _rows(self, pipe: Pipeline) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The rows evaluated: all of them, or at low fidelity the last ``fidelity`` of the first fold's
+        training rows (never fewer than the minimum training window) and every validation block."""
+        if self.fidelity >= 1.0:
+            return self.frame, self.observed_mask
+        first = len(self.frame) - self.folds * self._block()
+        min_train = max(60, 3 * pipe.model.lags)
+        cut = max(0, min(first - min_train, int(round(first * (1.0 - float(self.fidelity))))))
+        mask = None if self.observed_mask is None else self.observed_mask.iloc[cut:]
+        return self.frame.iloc[cut:], mask
         if pipe.augment.method != "none":
             try:
                 from wq.augment.pipeline import augmenter_for_pipeline  # noqa: F401
@@ -269,8 +298,11 @@ class PipelineObjective:
         """The pipeline evaluated for ``params`` (tuning epochs and ``seed`` applied) and adjustment notes."""
         pipe, notes = apply_settings(self.base_pipeline(), params)
         extra: dict[str, Any] = {}
-        if self.epochs:
-            extra["model__epochs"] = int(self.epochs)
+        epochs = int(self.epochs or 0)
+        if self.fidelity < 1.0 and hasattr(pipe.model, "epochs"):
+            epochs = max(1, int(round((epochs or pipe.model.epochs) * float(self.fidelity))))
+        if epochs:
+            extra["model__epochs"] = epochs
         if seed is not None:
             extra["seed"] = int(seed)
         return (pipe.with_params(**extra) if extra else pipe), notes
@@ -293,8 +325,9 @@ class PipelineObjective:
             torch.set_num_threads(int(self.threads))
             try:
                 seed_everything(int(seed))
-                return evaluate_folds(pipe, self.frame, self.model_name or pipe.model_name, int(self.folds),
-                                      block=self.block, metric=self.metric, observed_mask=self.observed_mask,
+                frame, mask = self._rows(pipe)
+                return evaluate_folds(pipe, frame, self.model_name or pipe.model_name, int(self.folds),
+                                      block=self._block(), metric=self.metric, observed_mask=mask,
                                       augmenter_for=augmenter_for)
             finally:
                 torch.set_num_threads(threads)
@@ -315,4 +348,5 @@ class PipelineObjective:
                 "training_rows_sha256": hashlib.sha256(data.tobytes()).hexdigest(),
                 "training_rows": len(self.frame), "model": self.model_name or str(raw["model"]["name"]),
                 "folds": int(self.folds), "metric": loss_of(self.metric)[0], "epochs": int(self.epochs or 0),
+                **({"fidelity": float(self.fidelity)} if self.fidelity < 1.0 else {}),
                 "block": self.block, "threads": int(self.threads)}

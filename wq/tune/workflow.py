@@ -41,7 +41,7 @@ from wq.config import Pipeline
 from wq.errors import ConfigError, DataError
 from wq.io import atomic_write_text, check_output_dir, replace_dir
 from wq.tune.baselines import OptunaSearch, RandomSearch
-from wq.tune.evaluation import TuneResult
+from wq.tune.evaluation import TuneResult, evaluations_frame
 from wq.tune.genetic import GeneticTuner
 from wq.tune.objective import (
     PipelineObjective,
@@ -54,8 +54,7 @@ from wq.tune.objective import (
 from wq.tune.report import tune_summary_markdown, write_tune_outputs
 from wq.tune.space import Space
 
-STRATEGIES = ("ga", "random", "optuna", "all")
-RESULT_FORMAT = "wq-tune-result"
+STRATEGIES, RESULT_FORMAT = ("ga", "random", "optuna", "all"), "wq-tune-result"
 
 
 @dataclass
@@ -220,7 +219,8 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
     objective = PipelineObjective(base.to_dict(), base.base_dir, train, base.model_name,
                                   folds=t["folds"], metric=t["metric"], epochs=t["epochs"] or None,
                                   threads=threads, observed_mask=train_mask)
-    context = objective.fingerprint()
+    screen = objective.screening(float(t["fidelity"])) if t["fidelity"] < 1.0 else None
+    context = objective.fingerprint() if screen is None else {**objective.fingerprint(), "screen": screen.fingerprint()}
     initial = current_settings(space, base)
     if initial is None:
         notes.append("the pipeline's own settings lie outside the search space: not seeded into the search")
@@ -241,8 +241,15 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
                               hof_size=elites(t["population"]),
                               seed=pipeline.seed, workers=t["workers"],
                               scheduler=scheduler, checkpoint=out / "checkpoint.json", max_evals=max_evals,
-                              time_limit=time_limit, initial=seeds, context=context, log=log)
+                              time_limit=time_limit, initial=seeds, context=context, log=log,
+                              screen_objective=screen, survivors=float(t["survivors"]))
             results["ga"] = ga.run(resume=resume)
+            screened = ga.screen_evaluator_.rows if ga.screen_evaluator_ else []
+            if screened:
+                n_full = int((~results["ga"].evaluations["cached"]).sum())
+                notes.append(f"GA screening at fidelity {t['fidelity']:g} (epochs and first-fold training rows): "
+                             f"{sum(not r['cached'] for r in screened)} settings screened, {n_full} trained in "
+                             f"full (survivors {t['survivors']:g}, and the own settings); see screening.csv")
             budget = max(1, results["ga"].n_evals)
         else:
             cls = RandomSearch if name == "random" else OptunaSearch
@@ -267,6 +274,8 @@ def tune_pipeline(pipeline: Pipeline, out_dir: str | os.PathLike | None = None, 
                                  notes + [f"data layer: {n}" for n in data_notes], test_runs, progress, log,
                                  train.index, frame.index[start:])
         _carry_resume_state(out, tmp)
+        if "ga" in results and screened:
+            evaluations_frame(screened, space).to_csv(tmp / "screening.csv", index=False)
     outcome.best_pipeline = Pipeline.load(outcome.paths["best"])  # what `wq run best.toml` will read
     return outcome
 
