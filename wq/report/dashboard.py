@@ -183,7 +183,7 @@ def chart_forecasts(site: Site, target: str) -> str:
     _band(ax, latest, levels, "#d62728", "latest")
     ax.plot(latest["time"], latest["value"], color="#d62728", marker="o", linewidth=1.5, label="latest forecast")
     ax.plot(obs.index, obs.to_numpy(), color="black", linewidth=1, label="observed")
-    ax.axvline(latest["as_of"].iloc[0], color="grey", linestyle=":", linewidth=1)
+    ax.axvline(site.rows["as_of"].max(), color="grey", linestyle=":", linewidth=1)
     if site.limits is not None and target in site.limits.limits():
         side, value = site.limits.limits()[target]
         ax.axhline(value, color="#ff7f0e", linestyle="--", linewidth=1.5, label=f"limit ({side} {value:g})")
