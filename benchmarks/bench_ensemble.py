@@ -182,7 +182,11 @@ def write_readme(out: Path, test, validation, info: dict, meta: dict, epochs: in
              "on the rest (nothing refitted, nothing tuned on the test period), one-step forecasts. The ensemble's "
              "members are dwt-pca-lstm, hgb and auto-ets; its weights come from the validation tail of the "
              "training part. `auto` picks among persistence, seasonal-naive, hgb, auto-ets, dwt-pca-lstm and the "
-             "ensemble on 2 rolling-origin folds inside the training part.", "", "## Test period", ""]
+             "ensemble on 2 rolling-origin folds inside the training part.", ""]
+    findings = out / "FINDINGS.md"  # written by hand after reading the tables (kept when the tables are redrawn)
+    if findings.exists():
+        lines += [findings.read_text().strip(), ""]
+    lines += ["## Test period", ""]
     for ds in dict.fromkeys(t.dataset for t in test.itertuples()):
         sub = test[test["dataset"] == ds]
         targets = list(dict.fromkeys(sub["target"]))

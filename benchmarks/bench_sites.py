@@ -180,10 +180,11 @@ def many(quick: bool) -> dict:
 
 def _goal_rows(acc: pd.DataFrame) -> list[str]:
     lines = ["| dataset | pooling (strategy) | MAE 1-24 | maxAE 1-24 | MAE 25-168 | weekly-naive 1-24 / 25-168 | "
-             "weekly-mean4 1-24 / 25-168 | persistence 1-24 / 25-168 | skill vs weekly-naive 1-24 / 25-168 | goal |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "weekly-mean4 1-24 / 25-168 | persistence 1-24 / 25-168 | seasonal-naive (24 h) 1-24 / 25-168 | "
+             "skill vs weekly-naive 1-24 / 25-168 | goal |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for ds, d in acc.groupby("dataset", sort=False):
-        get = lambda m, b, c="MAE": d[(d["model"] == m) & (d["block"] == b)][c].iloc[0]  # noqa: E731
+        get = lambda m, b, c="MAE", d=d: d[(d["model"] == m) & (d["block"] == b)][c].iloc[0]  # noqa: E731
         blocks = list(dict.fromkeys(d["block"]))
         b1, b2 = blocks[0], blocks[1]
         for m in [x for x in dict.fromkeys(d["model"]) if x.startswith("hgb")]:
@@ -193,6 +194,7 @@ def _goal_rows(acc: pd.DataFrame) -> list[str]:
                          f"| {get('weekly-naive', b1):.4g} / {get('weekly-naive', b2):.4g} "
                          f"| {get('weekly-mean4', b1):.4g} / {get('weekly-mean4', b2):.4g} "
                          f"| {get('persistence', b1):.4g} / {get('persistence', b2):.4g} "
+                         f"| {get('seasonal-naive', b1):.4g} / {get('seasonal-naive', b2):.4g} "
                          f"| {sk[0]:+.1%} / {sk[1]:+.1%} | {'met' if min(sk) >= 0.2 else 'not met'} |")
     return lines
 

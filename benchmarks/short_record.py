@@ -108,7 +108,7 @@ def run_cell(pipe, mask, sub, n, seed, methods, epochs, none_cache) -> list[dict
     return rows
 
 
-def baselines(keys, lengths, test_days: int) -> "pd.DataFrame":
+def baselines(keys, lengths, test_days: int):
     """Test MAPE of persistence and seasonal naive in every (dataset, length) cell: the yardsticks."""
     import pandas as pd
 
@@ -235,7 +235,7 @@ def main() -> None:
     none_cache: dict = {k: {} for k in data}
     rows = []
     for seed in range(a.seeds):  # seed-major: an interrupted run still covers every cell
-        for key, (pipe, mask, subs) in data.items():
+        for key, (_pipe, mask, subs) in data.items():
             for n, (sub, pipe_n) in subs.items():
                 t0 = time.perf_counter()
                 for r in run_cell(pipe_n, mask, sub, n, seed, methods, a.generator_epochs, none_cache[key]):

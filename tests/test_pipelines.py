@@ -31,6 +31,13 @@ def test_pipeline_loads_and_its_data_reads(path: Path):
     spec = pipe.data_spec()
     if not spec.path.exists() or (spec.drivers_path is not None and not spec.drivers_path.exists()):
         pytest.skip(f"data of {path.name} not present ({spec.path})")
+    if spec.site or spec.sites:  # a multi-site pipeline: read by wq.sites.data
+        from wq.sites.data import load_sites
+
+        data = load_sites(spec)
+        assert (np.isfinite(data.y.to_numpy()).sum(axis=0) >= 100).all(), f"{path.name}: a site has too few values"
+        assert int(len(data.y) * pipe.split.test) > pipe.model.horizon, f"{path.name}: test shorter than the horizon"
+        return
     loaded = load(spec)
     frame = loaded.frame
     assert list(frame.columns[:len(spec.targets)]) == spec.targets

@@ -298,7 +298,7 @@ class AdversarialGenerator(WindowGenerator):
         batch = min(int(self.batch), N)
         iters = max(1, math.ceil(N / (batch * n_critic)))
         steps = iters * n_critic
-        G, D, latent = self.generator_, self.critic_, int(self.latent)
+        D, latent = self.critic_, int(self.latent)
         order = torch.cat([torch.randperm(N) for _ in range(math.ceil(steps * batch / N))])[: steps * batch]
         order = order.view(steps, batch)
         sums = dict.fromkeys(names, 0.0)

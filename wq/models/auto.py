@@ -146,7 +146,9 @@ class AutoForecaster(Forecaster, params=AutoParams):
 
     @classmethod
     def from_state(cls, state: dict, files: dict) -> "AutoForecaster":
-        raise ArtifactError("an auto model loads with its chosen model: use wq.models.load_model")
+        from wq.models.ensemble import load_member
+
+        return cls.from_chosen(state, load_member(chosen_files(files)))
 
     @classmethod
     def from_chosen(cls, state: dict, chosen: Forecaster) -> "AutoForecaster":

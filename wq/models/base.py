@@ -249,6 +249,18 @@ class Forecaster(Estimator, metaclass=ABCMeta):
         return cls.from_files(read_directory(directory))
 
 
+def subclass_named(name: str) -> type[Forecaster] | None:
+    """The loaded :class:`Forecaster` subclass called ``name`` (None when no imported module defines it): how a
+    combination of models (the ensemble, auto) loads its members without knowing the registry."""
+    todo = list(Forecaster.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        if cls.__name__ == name:
+            return cls
+        todo.extend(cls.__subclasses__())
+    return None
+
+
 def read_directory(directory: str | Path) -> dict[str, bytes]:
     """The files of a saved model directory, by name."""
     directory = Path(directory)

@@ -175,7 +175,7 @@ class EnsembleForecaster(Forecaster, params=EnsembleParams):
 
     @classmethod
     def from_state(cls, state: dict, files: dict) -> "EnsembleForecaster":
-        raise ArtifactError("an ensemble loads with its members: use wq.models.load_model")
+        return cls.from_members(state, [load_member(f) for f in member_files(files)])
 
     @classmethod
     def from_members(cls, state: dict, members: list[Forecaster]) -> "EnsembleForecaster":
@@ -194,6 +194,22 @@ class EnsembleForecaster(Forecaster, params=EnsembleParams):
         obj.n_fit_ = int(state["n_fit"])
         obj.fit_seconds_ = float(state.get("fit_seconds", 0.0))
         return obj
+
+
+def load_member(files: dict[str, bytes]) -> Forecaster:
+    """A fitted member (of any class) from its files."""
+    from wq.models.base import read_model_json, subclass_named
+
+    name = read_model_json(files).get("class", "")
+    if subclass_named(name) is None:  # the optional model classes, imported when a saved member needs one
+        if name == "StatForecaster":
+            import wq.models.statistical  # noqa: F401
+        elif name == "GABPForecaster":
+            import wq.models.ga_bpnn  # noqa: F401
+    found = subclass_named(name)
+    if found is None:
+        raise ArtifactError(f"saved member class {name!r} is not one wq knows")
+    return found.from_files(files)
 
 
 def member_files(files: dict[str, bytes]) -> list[dict[str, bytes]]:

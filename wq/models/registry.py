@@ -128,6 +128,14 @@ def make_component(spec: Mapping[str, Any]):
     return TabularComponent(**spec)
 
 
+def _naive_kwargs(name: str, window: Mapping[str, Any]) -> dict[str, Any]:
+    """The horizon and, for the weekly baselines, the period and number of seasons of a naive model."""
+    kwargs: dict[str, Any] = {"horizon": window["horizon"]} if "horizon" in window else {}
+    if isinstance(NAIVE[name], str):
+        kwargs.update(period=NAIVE[name], seasons=NAIVE_SEASONS.get(name, 1))
+    return kwargs
+
+
 # size: most of it is the numpydoc of every parameter; the body is one branch per kind of model
 def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = (), calendar: Sequence[str] = (),
                preprocess=None, model: Mapping[str, Any] | None = None, seed: int = 0, season: int | None = None,
@@ -173,9 +181,7 @@ def make_model(name: str, *, targets: Sequence[str], drivers: Sequence[str] = ()
         if unknown:
             raise ConfigError(f"make_model: unknown setting(s) {unknown}")
         season_ = 1 if name == "persistence" else season
-        kwargs = {"horizon": window["horizon"]} if "horizon" in window else {}
-        if isinstance(NAIVE[name], str):
-            kwargs.update(period=NAIVE[name], seasons=NAIVE_SEASONS.get(name, 1))
+        kwargs = _naive_kwargs(name, window)
         naive = NaiveForecaster(targets=list(targets), seed=seed, season=season_, name=name, **kwargs)
         naive.check_params()
         return naive
@@ -225,17 +231,8 @@ def _factory(args: dict, name: str) -> Forecaster:
 def model_from_files(files: dict[str, bytes]) -> Forecaster:
     """A fitted forecaster of any kind from the files of :meth:`Forecaster.to_files`."""
     state = read_model_json(files)
-    if state.get("class") == "EnsembleForecaster":
-        from wq.models.ensemble import member_files
-
-        members = [model_from_files(f) for f in member_files(files)]
-        return _other_class("EnsembleForecaster").from_members(state["state"], members)
-    if state.get("class") == "AutoForecaster":
-        from wq.models.auto import chosen_files
-
-        return _other_class("AutoForecaster").from_chosen(state["state"], model_from_files(chosen_files(files)))
-    if state.get("class") == "StatForecaster":
-        return _other_class("StatForecaster").from_files(files)
+    if state.get("class") in ("EnsembleForecaster", "AutoForecaster", "StatForecaster"):
+        return _other_class(state["class"]).from_files(files)
     if state.get("class") == "GABPForecaster":
         return _ga_class().from_files(files)
     cls = CLASSES.get(state.get("class", "")) if "class" in state else model_class(state["model"])

@@ -116,7 +116,10 @@ def forecast_many(model, arrays: list[SiteArrays], origins: np.ndarray, strategy
     orig = np.tile(origins, S)
     who = np.repeat(np.arange(S), N)
     cal = np.stack([sa.cal for sa in arrays]) if S > 1 and arrays[0].cal is not arrays[-1].cal else arrays[0].cal[None]
-    cal_of = (lambda rows, t: cal[who[rows] if len(cal) > 1 else 0, t])
+
+    def cal_of(rows, t):
+        return cal[who[rows] if len(cal) > 1 else 0, t]
+
     drv = np.concatenate([sa.drv[origins] for sa in arrays])
     codes = np.array([sa.code for sa in arrays], dtype=np.float64)[who] if site else None
     if strategy == "direct":

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 
 from wq.evaluate.metrics import block_scores, lead_blocks
