@@ -19,7 +19,7 @@ import warnings
 from wq.cli.common import Parser, show_warning
 from wq.errors import WqError
 
-COMMANDS = ("wq.cli.data", "wq.cli.run", "wq.cli.batch", "wq.cli.tune", "wq.cli.augment")
+COMMANDS = ("wq.cli.data", "wq.cli.run", "wq.cli.batch", "wq.cli.tune", "wq.cli.augment", "wq.cli.dashboard")
 """Modules that add subcommands, in help order."""
 
 
