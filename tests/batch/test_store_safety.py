@@ -235,3 +235,33 @@ def test_two_processes_migrating_at_once_lose_nothing(tmp_path) -> None:
     assert store.schema_version() == SCHEMA_VERSION and len(got) == 6 + 4
     assert sorted(got["pipeline"].unique()) == ["A", "B", "p"] and (got["version"] == 1).all()
     assert store.integrity_check() == "ok"
+
+
+def test_a_writer_told_locked_at_once_waits_for_the_lock_instead_of_failing(tmp_path, monkeypatch) -> None:
+    """SQLite answers "database is locked" without calling its busy handler where waiting could deadlock (two
+    first writers switching a new file to WAL at once): the store retries until its timeout, then fails."""
+    import wq.batch.store as store_mod
+
+    real_connect = store_mod.sqlite3.connect
+    refusals = {"n": 2}
+
+    class Flaky:
+        def __init__(self, conn):
+            self._conn = conn
+
+        def execute(self, sql, *args):
+            if sql in ("BEGIN IMMEDIATE", "PRAGMA journal_mode = WAL") and refusals["n"] > 0:
+                refusals["n"] -= 1
+                raise sqlite3.OperationalError("database is locked")
+            return self._conn.execute(sql, *args)
+
+        def __getattr__(self, name):
+            return getattr(self._conn, name)
+
+    monkeypatch.setattr(store_mod.sqlite3, "connect", lambda *a, **k: Flaky(real_connect(*a, **k)))
+    store = ForecastStore(tmp_path / "f.db")
+    assert store.write(rows("2024-03-01", [1.0, 2.0, 3.0])).inserted == 3 and refusals["n"] == 0
+    refusals["n"] = 10**6  # never free: the store gives up after its timeout with the one-line message
+    short = ForecastStore(tmp_path / "f.db", timeout=0.3)
+    with pytest.raises(DataError, match="still locked by another writer"):
+        short.write(rows("2024-03-02", [1.0, 2.0, 3.0]))

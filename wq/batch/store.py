@@ -56,6 +56,7 @@ import contextlib
 import os
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
@@ -255,6 +256,23 @@ class ForecastStore:
         with self._connect(readonly=True) as conn:
             return _schema_version(conn, self.path)
 
+    def _when_free(self, conn: sqlite3.Connection, sql: str) -> sqlite3.Cursor:
+        """``conn.execute(sql)``, retried while another connection holds the lock, for up to ``timeout`` s.
+
+        SQLite does not call its busy handler where waiting could deadlock (two first writers of a new file
+        switching it to WAL mode at once, a writer meeting another one's WAL recovery): it answers "database is
+        locked" at once. Neither statement retried here has changed anything when it fails, so trying again is
+        safe; the other writer finishes and the lock frees."""
+        deadline, delay = time.monotonic() + self.timeout, 0.005
+        while True:
+            try:
+                return conn.execute(sql)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(2 * delay, 0.2)
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """Inspect the file read-only, then ``BEGIN IMMEDIATE`` ... ``COMMIT`` on a store of the current
@@ -262,12 +280,12 @@ class ForecastStore:
         if self.path.exists():
             self._inspect()  # a foreign file is refused here, before WAL mode could touch it
         with self._connect(readonly=False) as conn:
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = self._when_free(conn, "PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise DataError(
                     f"forecast store {self.path}: SQLite refused WAL journal mode ({mode}); use a local file system"
                 )
-            conn.execute("BEGIN IMMEDIATE")
+            self._when_free(conn, "BEGIN IMMEDIATE")
             try:
                 _ensure_schema(conn, self.path)
                 yield conn
