@@ -222,9 +222,11 @@ def test_two_processes_migrating_at_once_lose_nothing(tmp_path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     children = [subprocess.Popen([sys.executable, "-c", _MIGRATE_CHILD, str(db), name, str(go)], env=env,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("A", "B")]
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 600  # a guard against a hang, not a speed check: children import torch
     while not all(Path(f"{go}-ready-{n}").exists() for n in ("A", "B")):
-        assert time.monotonic() < deadline and all(c.poll() is None for c in children)
+        if time.monotonic() > deadline or any(c.poll() is not None for c in children):
+            pytest.fail("a child process died or never got ready: " + " | ".join(c.stderr.read() for c in children
+                                                                                 if c.poll() is not None))
         time.sleep(0.01)
     go.touch()
     for child in children:

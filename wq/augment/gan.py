@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn import functional as F_
 
 from wq.augment.base import WindowGenerator, _check_float, _check_fraction, _check_int
-from wq.augment.monitor import QualityMonitor, split_holdout
+from wq.augment.monitor import QualityMonitor, monitored_fit
 from wq.augment.nets import ConvCritic, RecurrentGenerator, default_hidden, seeded
 from wq.errors import ConfigError
 
@@ -215,11 +215,7 @@ class AdversarialGenerator(WindowGenerator):
         }[self.loss]
         self.history_ = {k: [] for k in names}
         self.stopped_early_, self.epochs_run_, self.best_epoch_ = False, 0, 0
-        fit_part, holdout = split_holdout(X, float(self.holdout), seed)
-        monitor = None
-        if holdout is not None:
-            monitor = QualityMonitor(fit_part, holdout, self.condition_, seed, int(self.check_every),
-                                     int(self.patience))
+        fit_part, monitor = monitored_fit(self, X, seed)
         start = time.perf_counter()
         with seeded(seed):
             self._build(L, F)

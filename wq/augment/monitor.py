@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["split_holdout", "QualityMonitor"]
+__all__ = ["split_holdout", "QualityMonitor", "monitored_fit"]
 
 MIN_HOLDOUT = 16
 """Fewer held-out windows than this: no monitoring (the score would be noise); train the full epochs."""
@@ -76,3 +76,12 @@ class QualityMonitor:
         else:
             self._since += 1
         return self._since >= self.patience
+
+
+def monitored_fit(gen, X: np.ndarray, seed: int) -> tuple[np.ndarray, "QualityMonitor | None"]:
+    """The windows a learned generator ``gen`` trains on and its :class:`QualityMonitor` (None when too few
+    windows are left to hold out), from its ``holdout``, ``condition_``, ``check_every`` and ``patience``."""
+    fit_part, holdout = split_holdout(X, float(gen.holdout), seed)
+    if holdout is None:
+        return fit_part, None
+    return fit_part, QualityMonitor(fit_part, holdout, gen.condition_, seed, int(gen.check_every), int(gen.patience))

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from wq.augment.base import WindowGenerator, _check_float, _check_fraction, _check_int
-from wq.augment.monitor import QualityMonitor, split_holdout
+from wq.augment.monitor import monitored_fit
 from wq.augment.nets import RecurrentEncoder, RecurrentGenerator, default_hidden, seeded
 
 __all__ = ["WindowVAE"]
@@ -93,11 +93,7 @@ class WindowVAE(WindowGenerator):
         _, L, F = X.shape
         self.history_ = {"loss": [], "reconstruction": [], "kl": []}
         self.epochs_run_, self.stopped_early_, self.best_epoch_ = 0, False, 0
-        fit_part, holdout = split_holdout(X, float(self.holdout), seed)
-        monitor = None
-        if holdout is not None:
-            monitor = QualityMonitor(fit_part, holdout, self.condition_, seed, int(self.check_every),
-                                     int(self.patience))
+        fit_part, monitor = monitored_fit(self, X, seed)
         start = time.perf_counter()
         with seeded(seed):
             self._build(F, int(self.hidden) if self.hidden is not None else default_hidden(F))
