@@ -38,7 +38,7 @@ from torch import nn
 from torch.nn import functional as F_
 
 from wq.augment.base import WindowGenerator, _check_float, _check_fraction, _check_int
-from wq.augment.monitor import QualityMonitor, monitored_fit
+from wq.augment.monitor import end_of_epoch, monitored_fit, restore_best
 from wq.augment.nets import ConvCritic, RecurrentGenerator, default_hidden, seeded
 from wq.errors import ConfigError
 
@@ -226,29 +226,9 @@ class AdversarialGenerator(WindowGenerator):
                 sums = self._epoch(data, opt_g, opt_d, names)
                 for k in names:
                     self.history_[k].append(sums[k])
-                self.epochs_run_ = epoch
-                over = self.time_budget_s is not None and time.perf_counter() - start > float(self.time_budget_s)
-                last = over or epoch == int(self.epochs)
-                if monitor is not None and monitor.due(epoch, last):
-                    self.generator_.eval()
-                    stop = monitor.check(epoch, self._sample_given, lambda: self.generator_.state_dict())
-                    self.generator_.train()
-                    if stop:
-                        self.stopped_early_ = epoch < int(self.epochs)
-                        break
-                if over:
-                    self.stopped_early_ = epoch < int(self.epochs)
+                if end_of_epoch(self, monitor, epoch, start, self.generator_, self.generator_.state_dict):
                     break
-        self._finish(monitor)
-
-    def _finish(self, monitor: QualityMonitor | None) -> None:
-        """Restore the best monitored weights and record the quality curve."""
-        if monitor is not None and monitor.best_state is not None:
-            self.generator_.load_state_dict(monitor.best_state)
-            self.best_epoch_ = monitor.best_epoch
-            self.quality_ = [[e, s] for e, s in monitor.history]
-        else:
-            self.best_epoch_, self.quality_ = self.epochs_run_, []
+        restore_best(self, monitor, self.generator_.load_state_dict)
         self.generator_.eval()
         self.critic_.eval()
 

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from typing import Any, Callable
 
 import numpy as np
 
-__all__ = ["split_holdout", "QualityMonitor", "monitored_fit"]
+__all__ = ["split_holdout", "QualityMonitor", "monitored_fit", "end_of_epoch", "restore_best"]
 
 MIN_HOLDOUT = 16
 """Fewer held-out windows than this: no monitoring (the score would be noise); train the full epochs."""
@@ -85,3 +86,29 @@ def monitored_fit(gen, X: np.ndarray, seed: int) -> tuple[np.ndarray, "QualityMo
     if holdout is None:
         return fit_part, None
     return fit_part, QualityMonitor(fit_part, holdout, gen.condition_, seed, int(gen.check_every), int(gen.patience))
+
+
+def end_of_epoch(gen, monitor: "QualityMonitor | None", epoch: int, start: float, net, state) -> bool:
+    """After ``epoch`` of a learned generator ``gen``: record it, check the quality when due (``net`` in eval
+    mode meanwhile; ``state()`` the weights to keep), and say whether training stops (quality stalled or
+    ``gen.time_budget_s`` spent since ``start``; ``gen.stopped_early_`` set then)."""
+    gen.epochs_run_ = epoch
+    over = gen.time_budget_s is not None and time.perf_counter() - start > float(gen.time_budget_s)
+    stop = False
+    if monitor is not None and monitor.due(epoch, over or epoch == int(gen.epochs)):
+        net.eval()
+        stop = monitor.check(epoch, gen._sample_given, state)
+        net.train()
+    if stop or over:
+        gen.stopped_early_ = epoch < int(gen.epochs)
+    return stop or over
+
+
+def restore_best(gen, monitor: "QualityMonitor | None", load) -> None:
+    """Give ``gen`` its best monitored weights (``load(state)``), best epoch and quality curve; without
+    monitoring, the last epoch's weights stay."""
+    if monitor is not None and monitor.best_state is not None:
+        load(monitor.best_state)
+        gen.best_epoch_, gen.quality_ = monitor.best_epoch, [[e, v] for e, v in monitor.history]
+    else:
+        gen.best_epoch_, gen.quality_ = gen.epochs_run_, []

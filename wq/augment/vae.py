@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from wq.augment.base import WindowGenerator, _check_float, _check_fraction, _check_int
-from wq.augment.monitor import monitored_fit
+from wq.augment.monitor import end_of_epoch, monitored_fit, restore_best
 from wq.augment.nets import RecurrentEncoder, RecurrentGenerator, default_hidden, seeded
 
 __all__ = ["WindowVAE"]
@@ -105,23 +105,9 @@ class WindowVAE(WindowGenerator):
                 self.history_["loss"].append(rec + float(self.beta) * kl)
                 self.history_["reconstruction"].append(rec)
                 self.history_["kl"].append(kl)
-                self.epochs_run_ = epoch
-                over = self.time_budget_s is not None and time.perf_counter() - start > float(self.time_budget_s)
-                if monitor is not None and monitor.due(epoch, over or epoch == int(self.epochs)):
-                    self.decoder_.eval()
-                    stop = monitor.check(epoch, self._sample_given, self._tensors)
-                    self.decoder_.train()
-                    if stop:
-                        self.stopped_early_ = epoch < int(self.epochs)
-                        break
-                if over:
-                    self.stopped_early_ = epoch < int(self.epochs)
+                if end_of_epoch(self, monitor, epoch, start, self.decoder_, self._tensors):
                     break
-        if monitor is not None and monitor.best_state is not None:
-            self._load(monitor.best_state)
-            self.best_epoch_, self.quality_ = monitor.best_epoch, [[e, v] for e, v in monitor.history]
-        else:
-            self.best_epoch_, self.quality_ = self.epochs_run_, []
+        restore_best(self, monitor, self._load)
         self.encoder_.eval()
         self.decoder_.eval()
 
