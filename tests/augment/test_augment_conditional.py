@@ -75,3 +75,38 @@ def test_early_stopping_restores_the_best_checked_weights(method, calendar_windo
     monitor = QualityMonitor(fit, hold, [2], seed=2, check_every=1)
     assert monitor.check(best_epoch, gen._sample_given, dict) is False
     assert monitor.best == pytest.approx(best, abs=1e-12)  # the final weights score what the best check scored
+
+
+def test_vae_samples_its_decoder_noise_around_the_decoded_mean(calendar_windows):
+    gen = make_generator("vae", epochs=3, holdout=0.0).fit(calendar_windows, seed=0, condition=[2])
+    sigma = gen.noise_std_.numpy()
+    assert sigma.shape == (2,) and (sigma > 0).all()
+    cal = calendar_windows[:80, :, [2]]
+    S, M = gen._sample_given(cal, seed=4), gen.decoded_mean(cal, seed=4)
+    np.testing.assert_array_equal(S[:, :, 2], cal[:, :, 0])  # the calendar is copied, also around the noise
+    np.testing.assert_array_equal(M, gen.decoded_mean(cal, seed=4))
+    span = calendar_windows.max(axis=(0, 1))[:2] - calendar_windows.min(axis=(0, 1))[:2]
+    spread = (S - M)[:, :, :2].std(axis=(0, 1)) / (span / 2)  # in the [-1, 1] units of noise_std_
+    assert (spread > 0.5 * sigma).all() and (spread < 1.05 * sigma).all()  # clipping only shrinks it
+    # channel 1 is noise the calendar does not explain: its decoder sd is about that of uniform [-1, 1]
+    assert 0.4 < sigma[1] < 1.0
+
+
+def test_the_check_scores_with_the_final_scores_classifier(calendar_windows, monkeypatch):
+    import wq.augment.quality as quality
+
+    calls = []
+
+    def recording(*args, **kwargs):
+        calls.append((args, kwargs))
+        return 0.25
+
+    monkeypatch.setattr(quality, "discriminative_score", recording)
+    fit, hold = split_holdout(calendar_windows, 0.2, seed=3)
+    gen = make_generator("jitter", sigma=0.3).fit(fit, seed=0, condition=[2])
+    monitor = QualityMonitor(fit, hold, [2], seed=3, check_every=1)
+    monitor.check(1, lambda cond, seed: gen.sample(len(cond), seed=seed), dict)
+    (args, kwargs), = calls
+    assert kwargs == {"seed": 3}  # quality_report's classifier: no smaller epochs, batch or hidden size
+    np.testing.assert_array_equal(args[2], hold)
+    assert monitor.history == [(1, 0.25)]
