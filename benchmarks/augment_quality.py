@@ -87,7 +87,10 @@ def disc(H: np.ndarray, X: np.ndarray, seeds=(0,)) -> float:
     return float(np.mean([quality_report(H, X, seed=s)["discriminative"] for s in seeds]))
 
 
-def run(key: str, methods: list[str], seeds: int, log, max_windows: int) -> tuple[list[dict], list[dict]]:
+def run(key: str, methods: list[str], seeds: int, log, max_windows: int,
+        clf_seeds: tuple[int, ...] = (0, 1, 2), save=lambda rows, curves: None) -> tuple[list[dict], list[dict]]:
+    """Rows of quality.csv and curves.csv for one dataset; ``save(rows, curves)`` after every method, so a run
+    stopped part-way keeps what finished."""
     from wq.augment.quality import predictive_score
     from wq.augment.registry import make_generator
 
@@ -98,7 +101,7 @@ def run(key: str, methods: list[str], seeds: int, log, max_windows: int) -> tupl
     rows, curves = [], []
     for seed in range(seeds):
         G, H, R = split3(S, seed)
-        rows.append({"dataset": key, "seed": seed, "method": "real (floor)", "discriminative": disc(H, R),
+        rows.append({"dataset": key, "seed": seed, "method": "real (floor)", "discriminative": disc(H, R, clf_seeds),
                      "predictive": predictive_score(R, H, seed=seed), "fit_seconds": 0.0, "epochs_run": 0,
                      "best_epoch": 0, "n_train": len(G), "n_eval": len(H)})
         for method in methods:
@@ -107,7 +110,9 @@ def run(key: str, methods: list[str], seeds: int, log, max_windows: int) -> tupl
             gen = make_generator(name, **settings).fit(G, seed=seed, condition=cond)
             secs, cpu = time.perf_counter() - t0, time.process_time() - c0
             X = gen.sample(len(H), seed=seed + 1)
-            row = {"dataset": key, "seed": seed, "method": method, "discriminative": disc(H, X),
+            q = getattr(gen, "quality_", [])
+            row = {"dataset": key, "seed": seed, "method": method, "discriminative": disc(H, X, clf_seeds),
+                   "heldout_best": min((v for _, v in q), default=float("nan")),
                    "predictive": predictive_score(X, H, seed=seed), "fit_seconds": secs, "fit_cpu_seconds": cpu,
                    "epochs_run": getattr(gen, "epochs_run_", 0), "best_epoch": getattr(gen, "best_epoch_", 0),
                    "n_train": len(G), "n_eval": len(H)}
@@ -119,6 +124,7 @@ def run(key: str, methods: list[str], seeds: int, log, max_windows: int) -> tupl
                             "value": v} for i, v in enumerate(values)]
             curves += [{"dataset": key, "seed": seed, "method": method, "series": "heldout_discriminative",
                         "epoch": e, "value": v} for e, v in getattr(gen, "quality_", [])]
+            save(rows, curves)
     return rows, curves
 
 
@@ -158,7 +164,8 @@ def write_readme(out: Path, args: str) -> None:
     import pandas as pd
 
     q = pd.read_csv(out / "quality.csv")
-    cols = [c for c in ["discriminative", "predictive", "fit_seconds", "fit_cpu_seconds", "epochs_run", "best_epoch"]
+    cols = [c for c in ["discriminative", "heldout_best", "predictive", "fit_seconds", "fit_cpu_seconds", "epochs_run",
+                        "best_epoch"]
             if c in q]
     t = q.groupby(["dataset", "method"], sort=False)[cols].mean().reset_index()
     floor = t[t.method == "real (floor)"].set_index("dataset")["discriminative"]
@@ -191,6 +198,7 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--max-windows", type=int, default=400)
+    ap.add_argument("--classifier-seeds", type=int, default=3, help="final score: mean over this many classifier seeds")
     ap.add_argument("--out", default=str(REPO / "reports/benchmarks/augment/quality"))
     ap.add_argument("--report-only", action="store_true", help="rewrite README.md from the CSV files")
     a = ap.parse_args()
@@ -204,7 +212,11 @@ def main() -> None:
     rows, curves = [], []
     load0 = os.getloadavg()[0]
     for key in a.datasets.split(","):
-        r, c = run(key, a.methods.split(","), a.seeds, log, a.max_windows)
+        def save(r, c):
+            pd.DataFrame(rows + r).to_csv(out / "quality.csv", index=False)
+            pd.DataFrame(curves + c).to_csv(out / "curves.csv", index=False)
+
+        r, c = run(key, a.methods.split(","), a.seeds, log, a.max_windows, tuple(range(a.classifier_seeds)), save)
         rows += r
         curves += c
         pd.DataFrame(rows).to_csv(out / "quality.csv", index=False)

@@ -110,3 +110,8 @@ def test_the_check_scores_with_the_final_scores_classifier(calendar_windows, mon
     assert kwargs == {"seed": 3}  # quality_report's classifier: no smaller epochs, batch or hidden size
     np.testing.assert_array_equal(args[2], hold)
     assert monitor.history == [(1, 0.25)]
+
+
+def test_no_monitor_when_a_single_check_could_not_change_the_weights(calendar_windows):
+    gen = make_generator("gan", epochs=3, check_every=3).fit(calendar_windows, seed=0, condition=[2])
+    assert gen.quality_ == [] and gen.best_epoch_ == 3  # all 100 windows trained on, last weights kept

@@ -114,8 +114,8 @@ class AdversarialGenerator(WindowGenerator):
         time_budget_s: float | None = None,
         lr_critic: float | None = None,
         holdout: float = 0.2,
-        check_every: int = 10,
-        patience: int = 4,
+        check_every: int = 20,
+        patience: int = 3,
     ) -> None:
         self.loss = loss
         self.epochs = epochs

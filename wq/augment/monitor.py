@@ -3,8 +3,9 @@
 :func:`split_holdout` sets a random ``fraction`` of the windows a generator is given aside (never the test
 period: the generator only ever sees the caller's training windows). Every ``check_every`` epochs
 :class:`QualityMonitor` draws synthetic windows conditioned on the held-out windows' own calendar and scores
-them with TimeGAN's discriminative score (:func:`wq.augment.quality.discriminative_score`, a small GRU
-classifier): trained on the generator's training windows against synthetic ones, scored on the held-out
+them with TimeGAN's discriminative score (:func:`wq.augment.quality.discriminative_score` with its
+defaults: the classifier of the final quality score, about 400 steps, not a cheaper one that would flatter
+the generator): trained on the generator's training windows against synthetic ones, scored on the held-out
 windows against fresh synthetic ones. A generator that only memorised its training windows scores badly here
 (the classifier learns "memorised = synthetic" and the held-out windows look different). The monitor keeps a
 copy of the best weights; training stops after ``patience`` checks without improvement, and the generator
@@ -45,7 +46,7 @@ class QualityMonitor:
     """
 
     def __init__(self, train: np.ndarray, holdout: np.ndarray, condition: list[int], seed: int,
-                 check_every: int = 10, patience: int = 4, max_train: int = 256) -> None:
+                 check_every: int = 20, patience: int = 3, max_train: int = 256) -> None:
         rng = np.random.default_rng([seed, 11])
         keep = rng.permutation(len(train))[:max_train]
         self.train, self.holdout, self.condition = train[np.sort(keep)], holdout, condition
@@ -80,7 +81,13 @@ class QualityMonitor:
 
 def monitored_fit(gen, X: np.ndarray, seed: int) -> tuple[np.ndarray, "QualityMonitor | None"]:
     """The windows a learned generator ``gen`` trains on and its :class:`QualityMonitor` (None when too few
-    windows are left to hold out), from its ``holdout``, ``condition_``, ``check_every`` and ``patience``."""
+    windows are left to hold out), from its ``holdout``, ``condition_``, ``check_every`` and ``patience``.
+
+    No monitor either (and all windows trained on) when ``gen.epochs <= gen.check_every``: the one check such a
+    run would make (at its last epoch) keeps the last weights anyway, so it would cost a classifier fit for
+    nothing."""
+    if int(gen.epochs) <= int(gen.check_every):
+        return X, None
     fit_part, holdout = split_holdout(X, float(gen.holdout), seed)
     if holdout is None:
         return fit_part, None

@@ -65,8 +65,8 @@ class WindowVAE(WindowGenerator):
         batch: int = 64,
         time_budget_s: float | None = None,
         holdout: float = 0.2,
-        check_every: int = 10,
-        patience: int = 4,
+        check_every: int = 20,
+        patience: int = 3,
     ) -> None:
         self.epochs = epochs
         self.latent = latent
