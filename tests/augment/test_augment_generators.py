@@ -101,13 +101,14 @@ def test_vae_history_loss_is_reconstruction_plus_beta_kl(windows):
 
 def test_tuned_settings_per_loss():
     assert AdversarialGenerator("gan").resolved_settings() == {
-        "optimizer": "adam", "lr": 1e-3, "lr_critic": 1e-3, "betas": [0.5, 0.999], "n_critic": 1}
+        "optimizer": "adam", "lr": 1e-3, "lr_critic": 1e-3, "betas": [0.5, 0.999], "n_critic": 1, "batch": 32}
     assert AdversarialGenerator("wgan").resolved_settings() == {
-        "optimizer": "rmsprop", "lr": 5e-4, "lr_critic": 5e-4, "betas": None, "n_critic": 5}
+        "optimizer": "rmsprop", "lr": 5e-4, "lr_critic": 5e-4, "betas": None, "n_critic": 5, "batch": 64}
     assert AdversarialGenerator("wgan-gp").resolved_settings() == {
-        "optimizer": "adam", "lr": 1e-3, "lr_critic": 1e-3, "betas": [0.5, 0.9], "n_critic": 3}
+        "optimizer": "adam", "lr": 1e-3, "lr_critic": 1e-3, "betas": [0.5, 0.9], "n_critic": 3, "batch": 64}
     assert AdversarialGenerator("wgan-gp", lr_critic=4e-3).resolved_settings()["lr_critic"] == 4e-3
     assert AdversarialGenerator("wgan-gp", lr=1e-3, n_critic=2).resolved_settings()["lr"] == 1e-3
+    assert AdversarialGenerator("gan", batch=64).resolved_settings()["batch"] == 64
     g = AdversarialGenerator()
     assert (g.gp_lambda, g.clip, tuple(g.label_smoothing)) == (10.0, 0.01, (0.9, 1.0))
 
