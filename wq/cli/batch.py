@@ -101,8 +101,10 @@ def _forecast_sites(args) -> int:
     from wq.errors import ConfigError
     from wq.sites.forecast import forecast_sites_batch
 
-    if args.backfill:
-        raise ConfigError("wq forecast --backfill: not available for multi-site artifacts; give --as-of per origin")
+    for flag, value in (("--backfill", args.backfill), ("--max-staleness", args.max_staleness), ("--now", args.now)):
+        if value:
+            raise ConfigError(f"wq forecast {flag}: not available for multi-site artifacts (each site needs an "
+                              f"observation in the last 24 hours before the origin; give --as-of per origin)")
     run = forecast_sites_batch(find_artifacts(args.artifact), data=args.data, as_of=args.as_of,
                                store=None if args.dry_run else args.store, csv=None if args.dry_run else args.csv,
                                on_conflict=args.on_conflict, progress=progress(args.quiet))
