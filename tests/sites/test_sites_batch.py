@@ -15,7 +15,7 @@ from wq.cli import main as wq_main
 from wq.config import Pipeline
 from wq.errors import DataError
 from wq.sites.artifact import load_sites_model, train_sites
-from wq.sites.forecast import forecast_rows, forecast_sites_batch, load_fresh
+from wq.sites.forecast import forecast_rows, load_fresh
 from wq.sites.run import forecast_sites
 
 PIPELINE = """
