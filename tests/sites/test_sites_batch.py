@@ -166,3 +166,17 @@ def test_bad_fresh_data_exit_2_and_write_nothing(trained, tmp_path, capsys, case
     assert code == 2 and expected in err and "\n" not in err, err
     assert str(path) in err or case == "missing_site" and "fresh.csv" in err
     assert not db.exists()
+
+
+def test_interval_half_widths_are_split_conformal_quantiles_over_neighbouring_leads():
+    from wq.sites.artifact import conformal_quantiles
+
+    errors = np.tile(np.arange(1.0, 11.0)[:, None], (1, 20))  # 10 origins, 20 lead times, |error| 1..10
+    errors[:, 0] = np.nan  # lead 1 unobserved
+    errors[0, 10] = -50.0
+    out = conformal_quantiles(errors, [0.8], window=1)
+    q = out["q"]["80"]
+    assert out["n"][0] == 10 and out["n"][5] == 30 and out["n"][19] == 20
+    assert q[5] == 9.0  # ceil(31 * 0.8) = 25th of 30 sorted values (three of each of 1..10)
+    assert q[10] == 9.0 and q[0] == 9.0  # the -50 (|50|) is the largest of its pool: above the 25th
+    assert out["exact"]
