@@ -409,3 +409,18 @@ def test_overwrite_replaces_a_verified_artifact_atomically(env, tmp_path, monkey
     assert main(["train", str(env["hgb_toml"]), "--artifact", str(target), "--overwrite", "--quiet"]) == 0
     new = read_artifact(target)
     assert new.version_id != old_id and [p.name for p in tmp_path.iterdir()] == ["a"]
+
+
+def test_sites_artifact_is_signed_and_checked_with_the_key(sites_env, tmp_path, monkeypatch, capsys) -> None:
+    from wq.sites.artifact import load_sites_model
+
+    common = ["--data", str(sites_env["data"]), "--dry-run", "--quiet"]
+    monkeypatch.setenv(KEY_ENV, KEY)
+    assert main(["forecast", "--artifact", str(sites_env["art"]), *common]) == 2  # written without the key
+    assert "not signed" in capsys.readouterr().err
+    signed = tmp_path / "signed"
+    assert main(["train", str(sites_env["toml"]), "--out", str(signed), "--quiet"]) == 0
+    assert read_artifact(signed).signed and load_sites_model(signed).sites
+    monkeypatch.setenv(KEY_ENV, "x" * 32)
+    assert main(["forecast", "--artifact", str(signed), *common]) == 2
+    assert "signature" in capsys.readouterr().err
