@@ -168,6 +168,27 @@ def test_bad_fresh_data_exit_2_and_write_nothing(trained, tmp_path, capsys, case
     assert not db.exists()
 
 
+def test_a_site_in_an_outage_at_the_origin_is_skipped_with_a_warning(trained, tmp_path, capsys):
+    def edit(raw):
+        times = sorted(raw["time"].unique())
+        return raw[(raw["site"] != "DMA002") | (raw["time"] < times[-30])]  # DMA002 silent for 30 hours
+
+    path = _edit(trained, tmp_path, edit)
+    db = tmp_path / "f.sqlite"
+    assert wq_main(["forecast", "--artifact", str(trained["global"].path), "--data", str(path), "--store", str(db),
+                    "--quiet"]) == 0
+    cap = capsys.readouterr()
+    assert "site 'DMA002': no observation in the 24 hours before the origin" in cap.err and "skipped" in cap.err
+    assert "2 sites" in cap.out and "1 skipped (outage)" in cap.out
+    assert set(ForecastStore(db).read()["target"]) == {"demand_m3h@DMA001", "demand_m3h@DMA003"}
+    # the others' forecasts are those of a run with every site
+    sm = load_sites_model(trained["global"].path)
+    full = forecast_rows(sm, load_fresh(sm, trained["data"]), ForecastStore(db).read()["as_of"].iloc[0])
+    got = ForecastStore(db).read().sort_values(["target", "step"])["value"].to_numpy()
+    want = full[full["target"] != "demand_m3h@DMA002"].sort_values(["target", "step"])["value"].to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
 def test_interval_half_widths_are_split_conformal_quantiles_over_neighbouring_leads():
     from wq.sites.artifact import conformal_quantiles
 

@@ -103,17 +103,18 @@ def _forecast_sites(args) -> int:
 
     for flag, value in (("--backfill", args.backfill), ("--max-staleness", args.max_staleness), ("--now", args.now)):
         if value:
-            raise ConfigError(f"wq forecast {flag}: not available for multi-site artifacts (each site needs an "
-                              f"observation in the last 24 hours before the origin; give --as-of per origin)")
+            raise ConfigError(f"wq forecast {flag}: not available for multi-site artifacts (a site without an "
+                              f"observation in the 24 hours before the origin is skipped; give --as-of per origin)")
     run = forecast_sites_batch(find_artifacts(args.artifact), data=args.data, as_of=args.as_of,
                                store=None if args.dry_run else args.store, csv=None if args.dry_run else args.csv,
-                               on_conflict=args.on_conflict, progress=progress(args.quiet))
+                               on_conflict=args.on_conflict, progress=progress(args.quiet), warn=log)
     for s in run.summaries:
         written = ""
         if run.result is not None:
             r = run.result
             written = f" -> {run.destination}: {r.inserted} inserted, {r.unchanged} unchanged, {r.revised} revised"
         shown = f", intervals {'/'.join(s['intervals'])} %" if s["intervals"] else ""
+        shown += f", {s['skipped']} skipped (outage)" if s["skipped"] else ""
         print(f"{s['pipeline']} {s['model_version']}: {s['sites']} sites, as-of {s['as_of']}, {s['horizon']} steps "
               f"ahead, {s['rows']} rows{shown}{written}")
     if args.dry_run or args.print:

@@ -7,11 +7,13 @@
 3. Origin: the last time of the data's grid, or ``as_of`` (a time of the grid). Only the data up to the origin
    are used; each site is scaled with the mean and standard deviation stored at training, so a forecast does
    not depend on anything after its origin.
-4. **Too little fresh data for a site is an error**, not a skip: a site needs at least one week (168 observed
-   values) in the four weeks and a day before the origin, and an observation in the last 24 hours before it;
-   otherwise the run stops naming the site and nothing is written (a scheduled job should fail loudly rather
-   than silently leave a district without a forecast; drop the site from the file and retrain to go on
-   without it).
+4. **Too little fresh data for a site.** Too little history is an error: a site needs at least one week (168
+   observed values) in the four weeks and a day before the origin, else the run stops naming the site and
+   nothing is written (a file cut too short, a new meter: bad input). A site in an **outage at the origin** (no
+   observation in the last 24 hours, which every network of meters has now and then) is **skipped with a
+   warning** on stderr naming it and the origin, and the summary line counts it; the other sites are forecast
+   and written (one meter down must not stop the week-ahead plan of the others). When every site is in an
+   outage, that is an error.
 5. Rows: target ``<target>@<site>`` (:mod:`wq.sites.store`), step 1..H, the valid time, the value, the
    fingerprint of the site's data up to the origin, and with ``[evaluate] levels`` the bounds
    ``lower_<level>``/``upper_<level>`` (forecast -/+ the stored conformal quantile of the lead time times the
@@ -76,20 +78,22 @@ def check_sites(sm, data, source: str) -> None:
         raise DataError(f"{source}: drivers {list(data.drivers)}, the artifact was trained with {sm.meta['drivers']}")
 
 
-def check_history(y: np.ndarray, site: str, pos: int, origin, source: str) -> None:
-    """At least a week of observed values in the HISTORY steps up to ``pos`` and one in the last day."""
+def check_history(y: np.ndarray, site: str, pos: int, origin, source: str) -> str | None:
+    """DataError with fewer than a week of observed values in the HISTORY steps up to ``pos``; the reason to skip
+    the site (an outage: no observation in the last day before the origin), else None."""
     recent = y[max(pos - HISTORY + 1, 0):pos + 1]
     n = int(np.isfinite(recent).sum())
     if n < WEEK:
         raise DataError(f"{source}: site {site!r} has {n} observed values in the {HISTORY} hours up to the origin "
                         f"{origin}; the model needs at least {WEEK} (one week); nothing written")
     if not np.isfinite(recent[-DAY:]).any():
-        raise DataError(f"{source}: site {site!r} has no observation in the {DAY} hours before the origin {origin} "
-                        f"(a meter outage); nothing written")
+        return f"site {site!r}: no observation in the {DAY} hours before the origin {origin} (an outage)"
+    return None
 
 
-def site_inputs(sm, data, pos: int, source: str) -> list[M.SiteArrays]:
-    """Per-site arrays up to ``pos`` with the stored scales and codes (the artifact's site order)."""
+def site_inputs(sm, data, pos: int, source: str, skipped: list[str] | None = None) -> list[M.SiteArrays]:
+    """Per-site arrays up to ``pos`` with the stored scales and codes (the artifact's site order); a site in an
+    outage at the origin is left out and its reason appended to ``skipped``."""
     from wq.sites.features import calendar_table, driver_table
 
     idx = data.y.index[:pos + 1]
@@ -99,10 +103,17 @@ def site_inputs(sm, data, pos: int, source: str) -> list[M.SiteArrays]:
     out = []
     for code, site in enumerate(sm.sites):
         y = data.y[site].to_numpy(np.float64)[:pos + 1]
-        check_history(y, site, pos, idx[-1], source)
+        reason = check_history(y, site, pos, idx[-1], source)
+        if reason is not None:
+            if skipped is not None:
+                skipped.append(reason)
+            continue
         mean, sd = (float(v) for v in sm.meta["scales"][site])
         drv = driver_table([data.drivers[d][site].to_numpy(np.float64)[:pos + 1] for d in data.drivers], pos + 1)
         out.append(M.SiteArrays(site, code, (y - mean) / sd, (mean, sd), drv, cal))
+    if not out:
+        raise DataError(f"{source}: every site is in an outage at the origin {idx[-1]} (no observation in the last "
+                        f"{DAY} hours); nothing written")
     return out
 
 
@@ -118,17 +129,19 @@ def forecast_values(sm, arrays: list[M.SiteArrays]) -> dict[str, np.ndarray]:
     from wq.sites.run import forecast_sites
 
     origin = np.array([len(arrays[0].y) - 1])
-    preds = forecast_sites(sm.models, arrays, origin, sm.meta["strategy"], sm.meta["pooling"], sm.settings)
+    models = [sm.models[sa.code] for sa in arrays]
+    preds = forecast_sites(models, arrays, origin, sm.meta["strategy"], sm.meta["pooling"], sm.settings)
     return {sa.name: p[0] for sa, p in zip(arrays, preds)}
 
 
-def forecast_rows(sm, data, as_of=None, source: str = "fresh data") -> pd.DataFrame:
-    """Store rows of every site's forecast from the origin (see the module docstring)."""
+def forecast_rows(sm, data, as_of=None, source: str = "fresh data", skipped: list[str] | None = None) -> pd.DataFrame:
+    """Store rows of every site's forecast from the origin (see the module docstring); the sites left out for an
+    outage at the origin are appended to ``skipped`` (with the reason)."""
     from wq.sites.store import store_rows
 
     check_sites(sm, data, source)
     pos = _origin(data.y.index, as_of, source)
-    arrays = site_inputs(sm, data, pos, source)
+    arrays = site_inputs(sm, data, pos, source, skipped)
     values = forecast_values(sm, arrays)
     bad = [s for s, v in values.items() if not np.isfinite(v).all()]
     if bad:
@@ -146,6 +159,12 @@ def forecast_rows(sm, data, as_of=None, source: str = "fresh data") -> pd.DataFr
     return rows
 
 
+def _stderr(message: str) -> None:
+    import sys
+
+    print(message, file=sys.stderr)
+
+
 def load_fresh(sm, data_path=None):
     """The fresh data of a multi-site artifact, read with its ``[data]`` settings."""
     from wq.sites.data import load_sites
@@ -154,9 +173,11 @@ def load_fresh(sm, data_path=None):
 
 
 def forecast_sites_batch(artifacts, *, data=None, as_of=None, store=None, csv=None, on_conflict: str = "version",
-                         progress: Callable[[str], None] | None = None) -> SitesForecast:
+                         progress: Callable[[str], None] | None = None,
+                         warn: Callable[[str], None] | None = None) -> SitesForecast:
     """Forecast every site of every multi-site artifact and write all rows in one transaction (SQLite ``store``
-    or ``csv``; neither: a dry run). Everything is loaded, checked and forecast before anything is written."""
+    or ``csv``; neither: a dry run). Everything is loaded, checked and forecast before anything is written.
+    ``warn``: where the line of a site skipped for an outage goes (default: stderr)."""
     from wq.batch.store import ForecastStore, write_csv
     from wq.sites.artifact import load_sites_model
 
@@ -168,10 +189,13 @@ def forecast_sites_batch(artifacts, *, data=None, as_of=None, store=None, csv=No
         sm = load_sites_model(path)
         fresh = load_fresh(sm, data)
         source = f"fresh data {sm.pipeline.data_spec(data if data is not None else sm.data_path).path}"
-        rows = forecast_rows(sm, fresh, as_of, source)
+        skipped: list[str] = []
+        rows = forecast_rows(sm, fresh, as_of, source, skipped)
         pieces.append(rows)
+        for reason in skipped:
+            (warn or _stderr)(f"warning: {source}: {reason}: skipped, no forecast written for it")
         summaries.append({"artifact": str(path), "pipeline": sm.name, "model_version": sm.version_id,
-                          "sites": len(sm.sites), "as_of": rows["as_of"].iloc[0], "horizon": sm.settings.horizon,
+                          "sites": len(sm.sites) - len(skipped), "skipped": len(skipped), "as_of": rows["as_of"].iloc[0], "horizon": sm.settings.horizon,
                           "rows": len(rows), "intervals": sorted({c[6:] for c in rows if c.startswith("lower_")})})
         if progress:
             progress(f"forecast {sm.name} {sm.version_id}: {len(sm.sites)} sites from {rows['as_of'].iloc[0]}, "
