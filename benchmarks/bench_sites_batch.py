@@ -61,6 +61,12 @@ def score(pred: dict[str, list], obs: list) -> pd.DataFrame:
     return table
 
 
+def _markdown(table: pd.DataFrame) -> str:
+    cells = [[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row] for row in table.itertuples(index=False)]
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    return "\n".join(lines + ["| " + " | ".join(c) + " |" for c in cells])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sites", type=int, default=10)
@@ -118,7 +124,7 @@ def main() -> None:
             f"last {a.test_days} days (chosen on its validation tail: {res.meta['strategy']}/{res.meta['pooling']}); "
             f"{len(origins)} origins every 24 h, each forecasting all sites 168 h ahead from the data up to it "
             f"(the baselines from the same origins); {len(skipped)} site-origins skipped for an outage at the origin.", "",
-            table.to_markdown(index=False, floatfmt=".3g"), "",
+            _markdown(table), "",
             f"Interval coverage over all sites, origins and lead times: 80 %: {coverage['80']:.3f}, "
             f"95 %: {coverage['95']:.3f}.", "",
             f"Training {train_s:.0f} s; one forecast call for all {a.sites} sites: median "
