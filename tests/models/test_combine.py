@@ -172,3 +172,12 @@ def test_combination_config_errors_are_one_line_at_load(model, message):
     with pytest.raises(ConfigError, match=message) as exc:
         pipeline(**model)
     assert "\n" not in str(exc.value) and "[model]" in str(exc.value) or "wavelet" in str(exc.value)
+
+
+def test_auto_span_lengthens_the_folds_inside_the_training_part():
+    short = pipeline(name="auto", candidates=FAST, auto_folds=2).make_model()
+    long = pipeline(name="auto", candidates=FAST, auto_folds=2, auto_span=0.4).make_model()
+    assert short.fold_bounds(200, 0.2) == [(160, 180), (180, 200)]
+    assert long.fold_bounds(200, 0.2) == [(120, 160), (160, 200)]
+    with pytest.raises(ConfigError):
+        pipeline(name="auto", auto_span=1.5)

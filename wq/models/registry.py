@@ -218,7 +218,7 @@ def _make_other(name: str, args: dict) -> Forecaster:
         obj = _other_class("AutoForecaster")(
             name=name, candidates=list(model.get("candidates", DEFAULT_CANDIDATES)),
             factory=functools.partial(_factory, args), folds=model.get("auto_folds", 2),
-            metric=model.get("auto_metric", "MAPE"), **base)
+            span=model.get("auto_span"), metric=model.get("auto_metric", "MAPE"), **base)
     obj.check_params()
     return obj
 
