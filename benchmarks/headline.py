@@ -123,7 +123,7 @@ def auto_choice(dataset: str, choice: dict) -> dict:
             for c, v in choice["mean"].items()]
     rows += [{"dataset": dataset, "model": c, "validation_MAPE": np.nan, "validation_RMSE": np.nan,
               "folds": len(choice["folds"]), "chosen": False, "declared": False,
-              "fold_blocks": "; ".join(str(x) for x in v if isinstance(x, str))}
+              "fold_blocks": next(str(x) for x in v if isinstance(x, str))}
              for c, v in choice["scores"].items() if c not in choice["mean"]]
     return {"picked": choice["picked"], "table": pd.DataFrame(rows)}
 
