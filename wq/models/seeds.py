@@ -2,7 +2,8 @@
 
 :class:`StackedNet` holds K networks of the same shape as stacked weights (a leading dimension K) and runs
 them in one forward pass over the same mini-batch: a recurrent cell is unrolled over the lags with batched
-matrix products (``torch.baddbmm``: every step, all K cells at once), the BP network is two batched products.
+matrix products (every step, all K cells at once; the LSTM through :class:`LSTMRecurrence`, with its own
+backward pass), the BP network is two batched products.
 Its ``forward`` returns the mean of the K forecasts (the seed ensemble); ``forward_all`` the K forecasts.
 
 Training (:func:`fit_stacked`): one Adam over the stacked weights on the sum of the K mean squared errors (the
@@ -10,7 +11,8 @@ K networks share nothing, so each gets exactly the gradient it would get alone, 
 elementwise); every member is early-stopped on its own validation loss (its best weights kept), training stops
 when every member has run out of patience. The K networks differ in their initial weights (drawn from one
 seeded generator) and their dropout; they see the same mini-batches. Cost: one pass of K-wide products instead
-of K passes, so K = 8 costs far less than 8 networks (``benchmarks/bench_ensemble.py`` measures it).
+of K passes; K = 8 LSTMs cost about 3.4 times one torch LSTM in CPU time on one thread
+(``benchmarks/bench_ensemble.py --seeds-only``; why not less: ``benchmarks/seeds_profile.py``).
 """
 
 from __future__ import annotations
@@ -38,10 +40,10 @@ class LSTMRecurrence(torch.autograd.Function):
 
     Each step is one batched product of [hidden state, inputs, 1] with ``w`` -- the input projection and both
     biases ride in the same product, inner size H + C + 1 instead of H -- followed by six elementwise operations
-    writing into buffers allocated once (tanh taken as 2 sigmoid(2 v) - 1 as well: torch's CPU tanh
-    was 2-5x slower per element than its sigmoid on this machine's 2-core build). The backward pass: one product and four elementwise operations per
-    step (the factors of the gate derivatives computed for every step at once beforehand) and the gradient of
-    ``w`` as one product over all steps afterwards. ``benchmarks/bench_ensemble.py --seeds-only`` measures it.
+    writing into buffers allocated once (tanh of the cell state taken as 2 sigmoid(2 v) - 1 as well: torch's
+    CPU tanh measured 2-5x slower per element than its sigmoid here). The backward pass: one product and four
+    elementwise operations per step (the factors of the gate derivatives computed for every step at once
+    beforehand) and the gradient of ``w`` as one product over all steps afterwards.
     """
 
     @staticmethod
