@@ -158,8 +158,10 @@ NOTES = [
     "Notes, read before quoting a number:",
     "",
     "- One split, one seed, networks capped at 30 epochs: differences of a few percent are within what another "
-    "seed or split moves (see reports/benchmarks/accuracy_rolling.csv for rolling-origin spreads on the first "
-    "three datasets).",
+    "seed or split moves (rolling-origin spreads: reports/benchmarks/accuracy_rolling.csv for Fort Collins, UCI "
+    "and DHI, reports/benchmarks/rolling for Melbourne, Tilburg, NERRS and Chicago).",
+    "- A declared `auto` model chose among its candidates on folds inside the training part (the last section); "
+    "the `hgb` column is then sometimes the same model as the declared one, fitted and scored the same way.",
     "- `mlf-lgbm` is configured once for all datasets (lags, rolling means of 7/28 or 24/168 steps, day of week, "
     "day of year, month or hour, drivers at the origin; LightGBM defaults). On the short records (UCI: 334 "
     "training days, DHI: 238) it does badly. On UCI the annual calendar features (one year of training) are the "
