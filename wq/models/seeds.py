@@ -11,7 +11,7 @@ K networks share nothing, so each gets exactly the gradient it would get alone, 
 elementwise); every member is early-stopped on its own validation loss (its best weights kept), training stops
 when every member has run out of patience. The K networks differ in their initial weights (drawn from one
 seeded generator) and their dropout; they see the same mini-batches. Cost: one pass of K-wide products instead
-of K passes; K = 8 LSTMs cost about 3.4 times one torch LSTM in CPU time on one thread
+of K passes; K = 8 LSTMs cost about 3.5 times one torch LSTM in CPU time on one thread
 (``benchmarks/bench_ensemble.py --seeds-only``; why not less: ``benchmarks/seeds_profile.py``).
 """
 
