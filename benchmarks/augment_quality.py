@@ -235,7 +235,7 @@ def main() -> None:
     rows, curves = [], []
     load0 = os.getloadavg()[0]
     for key in a.datasets.split(","):
-        def save(r, c):
+        def save(r, c, rows=rows, curves=curves):
             pd.DataFrame(rows + r).to_csv(out / "quality.csv", index=False)
             pd.DataFrame(curves + c).to_csv(out / "curves.csv", index=False)
 
