@@ -70,6 +70,10 @@ def add_probabilistic(bm: Any, rows: pd.DataFrame, frame: pd.DataFrame, store=No
     # store there is no record to learn from: the validation errors alone (split), so a dry run or a CSV run
     # gives the same intervals whether its as-of times come in one backfill or one by one
     method = pipe.evaluate.intervals if store is not None else "split"
+    if method in ("quantile", "cqr"):  # the store keeps points: batch intervals come from the error pools
+        warnings.warn(f"[evaluate] intervals = {method!r} is scored by wq run; wq forecast gives adaptive "
+                      f"conformal intervals from the store's errors", ConformalWarning, stacklevel=2)
+        method = "aci"
     if method == "aci":
         pred = pd.concat([pred, _history(bm, store, frame, pred)], ignore_index=True)
     with warnings.catch_warnings():  # too few validation errors for a level: said once, by wq train
