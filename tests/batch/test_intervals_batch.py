@@ -123,3 +123,32 @@ def test_rolling_coverage_flags_intervals_that_cover_too_little():
     assert cov["coverage"].iloc[0] == 0.0 and bool(cov["drift"].iloc[0])
     ok = rolling_coverage(rows, obs.iloc[:20].reindex(times).fillna(0.0), window=10)
     assert ok["coverage"].iloc[0] == 1.0 and not ok["drift"].iloc[0]
+
+
+def test_csv_store_keeps_intervals_and_reads_an_old_points_only_file(data, tmp_path, capsys):
+    from wq.batch.store import read_csv, write_csv
+
+    d, sim = data
+    (d / "c.toml").write_text(TOML.format(path="w.csv", method="split", limit=99.0))
+    art, csv = tmp_path / "art", tmp_path / "f.csv"
+    assert main(["train", str(d / "c.toml"), "--artifact", str(art), "--quiet"]) == 0
+    days = pd.to_datetime(sim["date"])
+    assert main(["forecast", "--artifact", str(art), "--csv", str(csv), "--quiet", "--max-staleness", "none",
+                 "--backfill", str(days.iloc[150].date()), str(days.iloc[170].date())]) == 0
+    rows = read_csv(csv)
+    assert {"lower_80", "upper_80", "lower_95", "upper_95", "p_limit"} <= set(rows.columns)
+    assert rows["lower_80"].notna().all() and (rows["lower_95"] <= rows["value"]).all()
+    assert rows.loc[rows["target"] == "tp_out_mgl", "p_limit"].isna().all()
+    capsys.readouterr()
+    assert main(["score", "--csv", str(csv), "--artifact", str(art)]) == 0
+    assert "Interval coverage over the last" in capsys.readouterr().out
+    # a points-only file (as wq wrote before) reads as before, then gains the columns; its rows keep none
+    old = tmp_path / "old.csv"
+    points = rows.drop(columns=[c for c in rows.columns if c.startswith(("lower_", "upper_", "p_"))])
+    points.iloc[:4].to_csv(old, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+    assert "lower_80" not in read_csv(old).columns and len(read_csv(old)) == 4
+    write_csv(rows.iloc[4:8].drop(columns="version"), old)
+    both = read_csv(old)
+    assert len(both) == 8 and both["lower_80"].isna().sum() == 4
+    pd.testing.assert_series_equal(both["lower_80"].iloc[4:].reset_index(drop=True),
+                                   rows["lower_80"].iloc[4:8].reset_index(drop=True))
