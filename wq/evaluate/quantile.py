@@ -2,8 +2,8 @@
 
 - **quantile**: the central ``level`` interval is ``[q_(alpha/2), q_(1 - alpha/2)]`` of the model's own
   quantile-loss regressors (gradient boosting with ``loss="quantile"``, one per output and tau, fitted on the
-  training part with their iteration count chosen on the validation windows by pinball loss). Crossed
-  quantiles are swapped.
+  fitting part with the point model's iteration count, so that the validation windows choose nothing more and
+  their errors stay fit to calibrate on). Crossed quantiles are swapped.
 - **cqr**: conformalised quantile regression (Romano, Patterson & Candès 2019): on the validation tail of the
   training part the conformity scores ``E = max(q_lo - y, y - q_hi)`` per target, step and level; the bounds
   move out (or in) by ``E_(k)``, ``k = ceil((n + 1) level)``: coverage >= level for exchangeable data.

@@ -166,26 +166,25 @@ class TabularComponent(Estimator, params=TabularParams):
                                              max_leaf_nodes=self.max_leaf_nodes,
                                              l2_regularization=self.l2_regularization, random_state=seed, **loss)
 
-    def _fit_one(self, A: np.ndarray, y: np.ndarray, val: WindowSet | None, j: int, seed: int,
-                 tau: float | None = None):
-        """One regressor for output ``j`` (``tau``: a quantile-loss HGB); HGB's iteration count chosen on the
-        validation windows (squared error, or the pinball loss of ``tau``), never on test."""
-        est = self._make(seed, tau)
+    def _fit_one(self, A: np.ndarray, y: np.ndarray, val: WindowSet | None, j: int, seed: int):
+        """The regressor of output ``j``; HGB's iteration count chosen on the validation windows, never on test."""
+        est = self._make(seed)
         if self.estimator != "hgb" or val is None or len(val) < 20:
             return est.fit(A, y)
         est.set_params(early_stopping=False)
         est.fit(A, y)
         yv = val.Y.reshape(len(val), -1)[:, j]
-        if tau is None:
-            errs = [float(np.mean((p - yv) ** 2)) for p in est.staged_predict(_flat(val))]
-        else:
-            errs = [float(np.mean(np.maximum(tau * (yv - p), (tau - 1) * (yv - p))))
-                    for p in est.staged_predict(_flat(val))]
+        errs = [float(np.mean((p - yv) ** 2)) for p in est.staged_predict(_flat(val))]
         best_iter = int(np.argmin(errs)) + 1
         if best_iter < est.n_iter_:
-            est = self._make(seed, tau).set_params(early_stopping=False, max_iter=best_iter)
+            est = self._make(seed).set_params(early_stopping=False, max_iter=best_iter)
             est.fit(A, y)
         return est
+
+    def _fit_quantile(self, A: np.ndarray, y: np.ndarray, point, seed: int, tau: float):
+        """A quantile-loss HGB for ``tau`` with the point model's iteration count: the validation windows choose
+        nothing more, so their errors stay fit to calibrate on (CQR)."""
+        return self._make(seed, tau).set_params(early_stopping=False, max_iter=int(point.n_iter_)).fit(A, y)
 
     @property
     def has_quantiles(self) -> bool:
@@ -201,8 +200,8 @@ class TabularComponent(Estimator, params=TabularParams):
                        "n_features": int(A.shape[1])}
         models = [self._fit_one(A, Y[:, j], val, j, seed) for j in range(Y.shape[1])]
         taus = sorted(set(self.quantiles)) if self.estimator == "hgb" else []
-        self.quantile_models_ = {tau: [self._fit_one(A, Y[:, j], val, j, seed, tau) for j in range(Y.shape[1])]
-                                 for tau in taus}
+        self.quantile_models_ = {tau: [self._fit_quantile(A, Y[:, j], models[j], seed, tau)
+                                       for j in range(Y.shape[1])] for tau in taus}
         self.models_ = models
         self.fit_seconds_ = time.perf_counter() - t0
         if progress is not None:
