@@ -6,13 +6,15 @@
 Per dataset (its pipeline as written: split, preprocessing, model settings) the declared model, hgb, persistence
 and the seasonal naive are fitted once on the training part (as ``wq run`` does), and their one-step forecasts of
 the test period get intervals at 80 % and 95 % by split conformal (the validation errors of each model, target
-and step) and by adaptive conformal (ACI, gamma 0.005, errors joining as they are observed). Scores on the test
+and step) and by adaptive conformal (ACI, gamma 0.005, errors joining as they are observed); hgb's also by its
+quantile-loss regressors (``quantile``) and by those conformalised on the validation tail (``cqr``). Scores on the test
 period: coverage, mean width, interval (Winkler) score, CRPS; Brier score and skill against climatology where
 the pipeline has ``[limits]``.
 
 Choice of the default method on validation only: the validation tail of each model's training part is cut in
-two halves by time; intervals calibrated on the first half (split) or starting from it (ACI) are scored on the
-second half; the method with the smaller mean absolute coverage error over levels, models and targets wins.
+two halves by time; intervals calibrated on the first half (split, CQR) or starting from it (ACI; quantile needs
+no calibration) are scored on the second half; the method with the smaller mean absolute coverage error over
+levels, models and targets wins, its interval score beside it.
 
 Peer: statsforecast's conformal intervals: ``AutoETS(season_length=7)`` chooses its ETS form on the training
 part once; that form with ``prediction_intervals=ConformalIntervals(h=1, n_windows=W)`` is fitted on the training
@@ -248,7 +250,9 @@ def write_readme(out: Path, command: str) -> None:
              "UWWTD COD, BOD5, TSS); Fort Collins and DHI have none, so no Brier skill there. Brier skill is "
              "against climatology = the training-period exceedance frequency, which for the UCI plant is well "
              "above the test period's (the plant got better), so every model and the peer stay below it on COD "
-             "and BOD5.", "",
+             "and BOD5. quantile and cqr exist for hgb only (the one model with quantile regressors); their CRPS "
+             "and exceedance probabilities are split conformal's (an interval pair is not a distribution), so their "
+             "CRPS and Brier rows repeat split's.", "",
              __doc__.split("\n\n", 1)[1].split("Writes ")[0].strip(), "",
              "## Which method: chosen on validation only", "",
              f"Mean absolute coverage error (over 80 % and 95 %) on the second half of each model's validation tail, "
