@@ -104,3 +104,22 @@ def test_cqr_intervals_are_causal(wetland):
     cut = [x[x.origin <= last].drop(columns=["observed", "crps"]).reset_index(drop=True) for x in (a, b)]
     assert len(cut[0]) > 10 and cut[0]["lower_80"].notna().all()
     pd.testing.assert_frame_equal(*cut)
+
+
+def test_saved_hgb_keeps_its_quantile_models(wetland, tmp_path):
+    from wq.models.registry import load_model
+
+    d, _ = wetland
+    pipe = Pipeline.load(d / "cqr.toml")  # written by the first test of this module
+    frame, _, _ = load_frame(pipe)
+    model = pipe.make_model("hgb")
+    assert model.component.quantiles == [0.1, 0.9]  # from [evaluate] levels = [0.8]
+    model.fit(frame.iloc[:150], val_fraction=0.3)
+    model.save(tmp_path / "m")
+    back = load_model(tmp_path / "m")
+    origins = frame.index[140:150]
+    want = model.predict_quantiles(frame, origins, [0.1, 0.9])
+    got = back.predict_quantiles(frame, origins, [0.1, 0.9])
+    for tau in (0.1, 0.9):
+        np.testing.assert_array_equal(got[tau], want[tau])
+    assert (want[0.1] < want[0.9]).mean() > 0.9

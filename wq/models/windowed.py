@@ -392,8 +392,9 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
             else:
                 from wq.models.tabular import TabularComponent
 
-                n_out = meta["shape"]["horizon"] * meta["shape"]["n_targets"]
-                comp = TabularComponent.from_state(meta, {str(j): files[f"c{i}_{j}.skops"] for j in range(n_out)})
+                mine = {n[len(f"c{i}_"):-len(".skops")]: b for n, b in files.items()  # its point + quantile files
+                        if n.startswith(f"c{i}_") and n.endswith(".skops")}
+                comp = TabularComponent.from_state(meta, mine)
             obj.components_.append((c["part"], list(c["inputs"]), list(c["targets"]), comp))
         return obj
 
