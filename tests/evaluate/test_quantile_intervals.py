@@ -2,6 +2,7 @@
 (``"cqr"``) through ``wq run``: bounds from hgb's quantile-loss regressors, the CQR correction from the
 validation tail only, other models on ACI with a warning, causal."""
 
+import functools
 import warnings
 
 import numpy as np
@@ -44,7 +45,9 @@ def wetland(tmp_path_factory):
     return d, sim
 
 
+@functools.lru_cache(maxsize=None)
 def _split(d, method):
+    """evaluate_split of persistence and hgb under ``method`` (cached: the tests share the runs)."""
     (d / f"{method}.toml").write_text(TOML.format(path="w.csv", method=method))
     pipe = Pipeline.load(d / f"{method}.toml")
     frame, mask, _ = load_frame(pipe)
