@@ -30,16 +30,17 @@ from benchmarks.peers import peer_forecasts
 from wq.config import Pipeline
 from wq.errors import ConfigError, WqError
 from wq.evaluate.backtest import evaluate_folds, evaluate_split, rolling_origin_splits, score, split_point
-from wq.models.registry import NAIVE, RECIPES
+from wq.models.registry import COMBINED, NAIVE, RECIPES, STATISTICAL
 from wq.seed import seed_everything
 
 TUNED_SUFFIX = " (tuned)"
 
 
 def family(model: str) -> str:
-    """``wq`` (wq's learned models, tuned included), ``baseline`` (persistence, seasonal naive) or ``peer``."""
+    """``wq`` (wq's learned, statistical and combined models, tuned included), ``baseline`` (persistence,
+    seasonal naive) or ``peer``."""
     base = model.removesuffix(TUNED_SUFFIX)
-    if base in RECIPES:
+    if base in RECIPES or base in STATISTICAL or base in COMBINED:
         return "wq"
     if base in NAIVE or model == "sf-seasonal-naive":
         return "baseline"

@@ -172,3 +172,24 @@ def test_combination_config_errors_are_one_line_at_load(model, message):
     with pytest.raises(ConfigError, match=message) as exc:
         pipeline(**model)
     assert "\n" not in str(exc.value) and "[model]" in str(exc.value) or "wavelet" in str(exc.value)
+
+
+def test_auto_span_lengthens_the_folds_inside_the_training_part():
+    short = pipeline(name="auto", candidates=FAST, auto_folds=2).make_model()
+    long = pipeline(name="auto", candidates=FAST, auto_folds=2, auto_span=0.4).make_model()
+    assert short.fold_bounds(200, 0.2) == [(160, 180), (180, 200)]
+    assert long.fold_bounds(200, 0.2) == [(120, 160), (160, 200)]
+    with pytest.raises(ConfigError):
+        pipeline(name="auto", auto_span=1.5)
+
+
+def test_statistical_models_carry_through_gaps_causally_when_asked():
+    f = series()
+    f.iloc[40:52, 0] = np.nan  # a 12-day outage inside the fitting rows
+    with pytest.raises(DataError, match="unbroken"):
+        make_model("auto-ets", targets=["y"]).fit(f.iloc[:120])
+    model = make_model("auto-ets", targets=["y"], model={"stat_gaps": "carry"}).fit(f.iloc[:120])
+    out = model.predict_array(f, f.index[[45, 60, 130]])
+    assert np.isnan(out[0]).all() and np.isfinite(out[1:]).all()  # no forecast from an origin inside the gap
+    g = later_changed(f, 131)
+    np.testing.assert_array_equal(model.predict_array(g, f.index[[60, 130]]), out[1:])

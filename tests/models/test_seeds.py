@@ -34,3 +34,35 @@ def test_seed_ensemble_fits_one_batched_network_and_round_trips(wetland, tmp_pat
 def test_seed_ensemble_of_multilayer_networks_is_a_config_error():
     with pytest.raises(ConfigError, match="layers = 1"):
         make_model("lstm", targets=TARGETS, model={"seeds": 4, "layers": 2})
+
+
+def test_batched_lstm_equals_torch_lstm_per_member_in_values_and_gradients():
+    """The hand-written recurrence (one product per step, own backward pass) is K copies of nn.LSTM."""
+    torch.manual_seed(0)
+    net = StackedNet(3, "lstm", n_inputs=2, lags=6, n_future=1, n_outputs=1, hidden=4, seed=0).double()
+    x = torch.randn(5, 6, 2, dtype=torch.float64)
+    last = net._recurrent(x)
+    (last * torch.arange(1.0, 5.0, dtype=torch.float64)).sum().backward()
+    for m in range(3):
+        ref = torch.nn.LSTM(2, 4, batch_first=True).double()
+        with torch.no_grad():
+            for name, mine in [("weight_ih_l0", net.w_ih[m].T), ("weight_hh_l0", net.w_hh[m].T),
+                               ("bias_ih_l0", net.b_ih[m, 0]), ("bias_hh_l0", net.b_hh[m, 0])]:
+                getattr(ref, name).copy_(mine)
+        out, _ = ref(x)
+        (out[:, -1] * torch.arange(1.0, 5.0, dtype=torch.float64)).sum().backward()
+        torch.testing.assert_close(last[m], out[:, -1])
+        torch.testing.assert_close(net.w_hh.grad[m], ref.weight_hh_l0.grad.T)
+        torch.testing.assert_close(net.w_ih.grad[m], ref.weight_ih_l0.grad.T)
+        torch.testing.assert_close(net.b_ih.grad[m, 0], ref.bias_hh_l0.grad)
+
+
+def test_seed_ensemble_is_reproducible_with_the_seed(wetland):
+    def fit(seed):
+        model = make_model("lstm", targets=TARGETS, drivers=DRIVERS, horizon=1, seed=seed,
+                           model={"seeds": 3, "epochs": 2, "patience": 2, "hidden": 4})
+        return model.fit(wetland.iloc[:150]).predict_array(wetland, wetland.index[149:170])
+
+    first = fit(3)
+    np.testing.assert_array_equal(fit(3), first)
+    assert not np.array_equal(fit(4), first)

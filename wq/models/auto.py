@@ -1,8 +1,8 @@
 """Automatic model choice: the ``auto`` model picks one of its candidates on rolling-origin folds inside the
 training frame, then fits it on the whole training frame.
 
-Folds (``[model] auto_folds`` = K): the last K blocks of the training frame, together its validation tail
-(``val_fraction``), each block at least ``horizon + 5`` rows; fold j fits every candidate (its preprocessing
+Folds (``[model] auto_folds`` = K): the last K blocks of the training frame, together ``[model] auto_span`` of
+it (default: its validation tail, ``val_fraction``; a short record needs a longer span to choose on), each block at least ``horizon + 5`` rows; fold j fits every candidate (its preprocessing
 included, its own validation tail for early stopping) on the rows before block j and scores its forecasts of
 block j (:func:`wq.evaluate.backtest.score`: ``[model] auto_metric``, default MAPE, averaged over targets,
 then over folds). The test period is never seen: ``auto`` only receives the training frame. An ``ensemble``
@@ -26,7 +26,7 @@ import pandas as pd
 from pydantic import ConfigDict, Field
 
 from wq.errors import ArtifactError, ConfigError, DataError
-from wq.estimator import Int
+from wq.estimator import Float, Int
 from wq.models.base import Forecaster
 from wq.models.params import HorizonParams
 
@@ -41,6 +41,7 @@ class AutoParams(HorizonParams):
     candidates: list[str] = Field(min_length=1)
     factory: Any = None
     folds: Annotated[Int, Field(ge=1)] = 2
+    span: Annotated[Float | None, Field(gt=0, lt=1)] = None
     metric: str = "MAPE"
     seed: Annotated[Int, Field(ge=0)] = 0
 
@@ -58,10 +59,11 @@ class AutoForecaster(Forecaster, params=AutoParams):
         return self.factory(name)
 
     def fold_bounds(self, n: int, val_fraction: float) -> list[tuple[int, int]]:
-        """(train_end, block_end) of each fold: the last ``folds`` blocks of ``n`` rows."""
+        """(train_end, block_end) of each fold: the last ``folds`` blocks of ``n`` rows, together ``span`` of them
+        (default ``val_fraction``)."""
         from wq.evaluate.backtest import rolling_origin_splits
 
-        n_val = int(round(n * val_fraction))
+        n_val = int(round(n * (self.span or val_fraction)))
         block = max(self.horizon + 5, n_val // self.folds)
         return rolling_origin_splits(n, self.folds, block, min_train=max(30, block))
 

@@ -136,3 +136,9 @@ class CombineSettings(Params):
     candidates: list[str] = Field(default_factory=lambda: list(DEFAULT_CANDIDATES), min_length=1)
     auto_folds: Annotated[Int, Field(ge=1, description="auto: rolling-origin folds inside the training part")] = 2
     auto_metric: str = "MAPE"
+    stat_gaps: Literal["refuse", "carry"] = Field("refuse", description=(
+        "auto-ets / auto-arima / mstl on a record with gaps: refuse (an unbroken record is needed) or carry "
+        "(the last observed value carried forward, causal; forecasts only from observed origins)"))
+    auto_span: Annotated[Float | None, Field(gt=0, lt=1, description=(
+        "auto: the fraction of the training part its folds cover together (default: [split] validation); "
+        "short records need more than the validation tail to choose on"))] = None

@@ -209,7 +209,8 @@ def _make_other(name: str, args: dict) -> Forecaster:
     if "horizon" in args:
         base["horizon"] = args["horizon"]
     if name in STATISTICAL:
-        obj = _other_class("StatForecaster")(name=name, season=args["season"], **base)
+        obj = _other_class("StatForecaster")(name=name, season=args["season"], gaps=model.get("stat_gaps", "refuse"),
+                                             **base)
     elif name == "ensemble":
         members = [make_model(m, **args) for m in model.get("members", DEFAULT_MEMBERS)]
         obj = _other_class("EnsembleForecaster")(name=name, members=members,
@@ -218,7 +219,7 @@ def _make_other(name: str, args: dict) -> Forecaster:
         obj = _other_class("AutoForecaster")(
             name=name, candidates=list(model.get("candidates", DEFAULT_CANDIDATES)),
             factory=functools.partial(_factory, args), folds=model.get("auto_folds", 2),
-            metric=model.get("auto_metric", "MAPE"), **base)
+            span=model.get("auto_span"), metric=model.get("auto_metric", "MAPE"), **base)
     obj.check_params()
     return obj
 

@@ -23,7 +23,9 @@ origin (``[evaluate] refit_every`` refits, as for every model):
 Drivers are ignored (statistical models on the target alone; ARIMA with lagged drivers would need their future
 values). Gaps: the models need an unbroken record; the fitting rows must be complete (else a one-line
 DataError), and a forecast from an origin with a missing target value anywhere up to it is NaN (skipped and
-counted, never filled).
+counted, never filled). ``[model] stat_gaps = "carry"`` (records with long outages): the last observed value is
+carried forward through a gap, for fitting and filtering alike (causal: a row is filled from rows before it
+only); forecasts are made only from origins whose own value was observed, and filled values are never scored.
 
 statsforecast is the ``stats`` extra (``pip install 'wq[stats]'``); without it these models are a one-line
 ConfigError when they are made.
@@ -66,6 +68,7 @@ class StatParams(HorizonParams):
     targets: list[str] = Field(min_length=1)
     season: Annotated[Int, Field(ge=1)] | None = Field(None, description="None: from the frequency")
     seed: Annotated[Int, Field(ge=0)] = 0
+    gaps: Literal["refuse", "carry"] = "refuse"
 
 
 # -- ETS filter and forecast (statsforecast's own recursions, fixed parameters) ----------------------------------
@@ -218,12 +221,13 @@ class StatForecaster(Forecaster, params=StatParams):
         periods = self._periods(n_fit)
         self.fits_ = []
         for target in self.targets:
-            y = frame[target].to_numpy(dtype=np.float64)[:n_fit]
+            y = self._series(frame, target, n_fit)
             if not np.isfinite(y).all():
                 bad = frame.index[int(np.flatnonzero(~np.isfinite(y))[0])]
                 raise DataError(f"{self.name}: target {target!r} is missing at {bad} in the fitting rows; the "
                                 f"statistical models need an unbroken record ([data] long_gaps = "
-                                f"\"longest-segment\" or a fill_limit)")
+                                f"\"longest-segment\", a fill_limit, or [model] stat_gaps = \"carry\" when "
+                                f"it does not start with a gap)")
             if progress:
                 progress(f"fitting {self.name} on {target} ({n_fit} rows, season {periods})")
             with warnings.catch_warnings():
@@ -239,6 +243,15 @@ class StatForecaster(Forecaster, params=StatParams):
         self.periods_ = periods
         self.fit_seconds_ = time.perf_counter() - t0
         return self
+
+    def _series(self, frame: pd.DataFrame, target: str, stop: int) -> np.ndarray:
+        """The target's rows [0, stop); with ``gaps = "carry"`` the last observed value carried through gaps."""
+        y = frame[target].to_numpy(dtype=np.float64)[:stop]
+        if self.gaps == "carry":
+            last = np.where(np.isfinite(y), np.arange(len(y)), -1)
+            np.maximum.accumulate(last, out=last)
+            y = np.where(last >= 0, y[np.maximum(last, 0)], np.nan)
+        return y
 
     @property
     def chosen(self) -> list[str]:
@@ -259,10 +272,12 @@ class StatForecaster(Forecaster, params=StatParams):
         stop = int(positions.max()) + 1
         fn = {"auto-ets": _ets_forecasts, "auto-arima": _arima_forecasts, "mstl": _mstl_forecasts}[self.name]
         for k, (target, spec) in enumerate(zip(self.targets, self.fits_)):
-            y = frame[target].to_numpy(dtype=np.float64)[:stop]
+            y = self._series(frame, target, stop)
             missing = np.flatnonzero(~np.isfinite(y))
             first = int(missing[0]) if missing.size else stop  # origins at or after a gap are skipped
             ok = positions < first
+            if self.gaps == "carry":  # and origins whose own value was carried
+                ok &= np.isfinite(frame[target].to_numpy(dtype=np.float64)[positions])
             if ok.any():
                 with warnings.catch_warnings(), np.errstate(all="ignore"):
                     warnings.simplefilter("ignore")
@@ -271,13 +286,13 @@ class StatForecaster(Forecaster, params=StatParams):
 
     def get_state(self) -> dict:
         return {"name": self.name, "targets": self.targets, "horizon": self.horizon, "seed": self.seed,
-                "season": self.season, "freq": self.freq_, "n_fit": self.n_fit_, "periods": self.periods_,
+                "season": self.season, "gaps": self.gaps, "freq": self.freq_, "n_fit": self.n_fit_, "periods": self.periods_,
                 "fits": self.fits_, "fit_seconds": getattr(self, "fit_seconds_", 0.0)}
 
     @classmethod
     def from_state(cls, state: dict, files: dict) -> "StatForecaster":
         obj = cls(name=state["name"], targets=list(state["targets"]), horizon=int(state["horizon"]),
-                  seed=int(state["seed"]), season=state["season"])
+                  seed=int(state["seed"]), season=state["season"], gaps=state.get("gaps", "refuse"))
         obj.check_params()
         obj.freq_ = state["freq"]
         obj.n_fit_ = int(state["n_fit"])
