@@ -244,8 +244,10 @@ def write_readme(out: Path, command: str) -> None:
     aci_wins = int((wins["aci"] < wins["split"]).sum())
     lines = ["# Benchmark: calibrated intervals and limit-exceedance probabilities (issue 13)", "",
              f"Reproduce: `{command}` (numbers below from that run; one core, load shared with other jobs).", "",
-             "Caveats: the declared model (dwt-pca-lstm) was run with its epochs capped (`--epochs`) to fit the "
-             "time this run had; all models are fitted once (no refit) and forecast one step ahead (every pipeline "
+             "Caveats: the declared model (sample: dwt-pca-lstm; UCI, DHI, Fort Collins: `auto`, which picks its "
+             "model on rolling folds inside the training part; its test forecasts here equal persistence's on UCI "
+             "and hgb's on DHI) was run with its networks' epochs capped (`--epochs`) to fit the time this run had; "
+             "the sample rows come from the run before the pipelines declared `auto` (its pipeline is unchanged); all models are fitted once (no refit) and forecast one step ahead (every pipeline "
              "here has horizon 1); limits exist for the sample wetland (NH3-N, simulated) and the UCI plant (EU "
              "UWWTD COD, BOD5, TSS); Fort Collins and DHI have none, so no Brier skill there. Brier skill is "
              "against climatology = the training-period exceedance frequency, which for the UCI plant is well "
