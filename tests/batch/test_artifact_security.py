@@ -166,6 +166,112 @@ def test_crafted_skops_payload_runs_no_code_and_exits_2(env, tmp_path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+# ------------------------------------------------------------------------ multi-site artifacts (wq.sites)
+
+SITES_TOML = """
+name = "sec-sites"
+seed = 1
+[data]
+path = "{path}"
+time = "time"
+site = "site"
+target = "demand_m3h"
+drivers = ["temperature_c"]
+[split]
+validation = 0.3
+[model]
+name = "hgb"
+horizon = 24
+strategy = "direct"
+pooling = "global"
+rows = 300
+max_iter = 5
+max_leaf_nodes = 5
+"""
+
+
+@pytest.fixture(scope="module")
+def sites_env(tmp_path_factory):
+    from wq.data.district import simulate_district
+
+    root = tmp_path_factory.mktemp("sec-sites")
+    data = root / "d.csv"
+    simulate_district(sites=2, days=21, seed=2).to_csv(data, index=False)
+    toml = root / "p.toml"
+    toml.write_text(SITES_TOML.format(path=data.as_posix()))
+    assert main(["train", str(toml), "--out", str(root / "art"), "--quiet"]) == 0
+    return {"root": root, "data": data, "toml": toml, "art": root / "art"}
+
+
+def test_sites_regressors_hold_exactly_the_hgb_allow_list() -> None:
+    """Local (plain) and global (site a categorical feature) week-ahead regressors as a multi-site artifact saves
+    them: exactly the hgb allow-list; the global one's column transformer (a function node) is not saved, and
+    the numpy encoding that replaces it predicts the same, unknown site codes included."""
+    from wq.sites.artifact import SiteCoded, model_bytes
+    from wq.sites.model import HGBSettings, fit_regressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6))
+    X[:, -1] = rng.integers(0, 3, len(X))
+    y = rng.normal(size=len(X))
+    st = HGBSettings(max_iter=5)
+    for categorical in (False, True):
+        model = fit_regressor(X, y, st, categorical=categorical)
+        blob, cats = model_bytes(model)
+        assert (cats is not None) == categorical
+        assert set(sio.get_untrusted_types(data=blob)) == SKOPS_TRUSTED["hgb"]
+        nodes = _tree_nodes(json.loads(zipfile.ZipFile(io.BytesIO(blob)).read("schema.json")), set())
+        assert nodes <= SKOPS_TREE["hgb"], nodes - SKOPS_TREE["hgb"]
+        from wq.models.tabular import load_skops_model
+
+        loaded = load_skops_model(blob, "hgb", X.shape[1])
+        if categorical:
+            full = _tree_nodes(json.loads(zipfile.ZipFile(io.BytesIO(sio.dumps(model))).read("schema.json")), set())
+            assert ("sklearn.utils.validation.check_array", "FunctionNode") in full  # why it is left out
+            loaded = SiteCoded(loaded, np.asarray(cats))
+            X = np.vstack([X, X[:5] * [1, 1, 1, 1, 1, 0] + [0, 0, 0, 0, 0, 7]])  # site code 7: unknown
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_crafted_skops_payload_in_a_sites_artifact_runs_no_code_and_exits_2(sites_env, tmp_path, capsys) -> None:
+    marker = tmp_path / "marker"
+    bad = _copy_with(sites_env["art"], tmp_path / "bad", "sites/model_0.skops",
+                     _skops_exec_payload(_marker_code(marker)))
+    db = tmp_path / "f.sqlite"
+    capsys.readouterr()
+    code = main(["forecast", "--artifact", str(bad), "--data", str(sites_env["data"]), "--store", str(db)])
+    assert code == 2
+    assert not marker.exists()  # the attacker's code did not run
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"wq: error: artifact {bad}: sites/model_0.skops")
+    assert "numpy.testing._private.utils.runstring" in err[0] and not db.exists()
+
+
+def test_sites_artifact_with_a_column_transformer_or_edited_meta_is_refused(sites_env, tmp_path, capsys) -> None:
+    import skops.io as skio
+
+    from wq.sites.artifact import load_sites_model
+    from wq.sites.model import HGBSettings, fit_regressor
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 22))
+    X[:, -1] = rng.integers(0, 2, len(X))
+    full = skio.dumps(fit_regressor(X, rng.normal(size=len(X)), HGBSettings(max_iter=3), categorical=True))
+    bad = _copy_with(sites_env["art"], tmp_path / "ct", "sites/model_0.skops", full)
+    with pytest.raises(ArtifactError, match="does not need and wq does not trust"):
+        load_sites_model(bad)
+    # a hand edit of the meta (the scales) without the checksum: refused by the manifest check
+    edited = tmp_path / "edited"
+    import shutil
+
+    shutil.copytree(sites_env["art"], edited)
+    manifest = json.loads((edited / "manifest.json").read_text())
+    manifest["meta"]["scales"] = {k: [0.0, 1.0] for k in manifest["meta"]["scales"]}
+    (edited / "manifest.json").write_text(json.dumps(manifest))
+    assert main(["forecast", "--artifact", str(edited), "--data", str(sites_env["data"]), "--dry-run"]) == 2
+    assert "manifest" in capsys.readouterr().err
+
+
 def test_skops_file_of_another_estimator_or_shape_is_refused(env, tmp_path) -> None:
     from sklearn.svm import SVR
 
@@ -313,3 +419,18 @@ def test_overwrite_replaces_a_verified_artifact_atomically(env, tmp_path, monkey
     assert main(["train", str(env["hgb_toml"]), "--artifact", str(target), "--overwrite", "--quiet"]) == 0
     new = read_artifact(target)
     assert new.version_id != old_id and [p.name for p in tmp_path.iterdir()] == ["a"]
+
+
+def test_sites_artifact_is_signed_and_checked_with_the_key(sites_env, tmp_path, monkeypatch, capsys) -> None:
+    from wq.sites.artifact import load_sites_model
+
+    common = ["--data", str(sites_env["data"]), "--dry-run", "--quiet"]
+    monkeypatch.setenv(KEY_ENV, KEY)
+    assert main(["forecast", "--artifact", str(sites_env["art"]), *common]) == 2  # written without the key
+    assert "not signed" in capsys.readouterr().err
+    signed = tmp_path / "signed"
+    assert main(["train", str(sites_env["toml"]), "--out", str(signed), "--quiet"]) == 0
+    assert read_artifact(signed).signed and load_sites_model(signed).sites
+    monkeypatch.setenv(KEY_ENV, "x" * 32)
+    assert main(["forecast", "--artifact", str(signed), *common]) == 2
+    assert "signature" in capsys.readouterr().err

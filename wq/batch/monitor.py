@@ -32,7 +32,7 @@ import pandas as pd
 
 from wq.errors import ConfigError, DataError
 
-__all__ = ["ScoreReport", "score_store", "read_forecasts", "read_observations"]
+__all__ = ["ScoreReport", "score_store", "read_forecasts", "read_observations", "artifact_observations"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,20 @@ def read_observations(spec: Any) -> pd.DataFrame:
     return load(spec).frame
 
 
+def artifact_observations(path, data=None) -> tuple[Any, pd.DataFrame]:
+    """The loaded artifact and its observations, never filled: its targets read with its pipeline's data settings
+    from ``data`` (default: its training file); for a multi-site artifact (:mod:`wq.sites.artifact`) every
+    site's values as columns ``<target>@<site>``, the targets its forecasts are stored under."""
+    from wq.batch.forecast import load_batch_model
+    from wq.sites.artifact import is_sites_artifact, load_sites_model
+
+    if is_sites_artifact(path):
+        sm = load_sites_model(path)
+        return sm, sm.observations(data)
+    bm = load_batch_model(path)
+    return bm, read_observations(bm.pipeline.data_spec(data if data is not None else bm.data_path))
+
+
 def score_store(
     *,
     store: str | os.PathLike[str] | None = None,
@@ -89,17 +103,15 @@ def score_store(
 ) -> list[ScoreReport]:
     """Score stored forecasts against observations (see the module docstring for the rules). ``versions``:
     score the value first issued of each forecast (default) or its ``"latest"`` revision."""
-    from wq.batch.forecast import find_artifacts, load_batch_model
+    from wq.batch.forecast import find_artifacts
     from wq.batch.score import score_forecasts
     from wq.data.load import DataSpec
 
     reports: list[ScoreReport] = []
     if artifacts:
         for path in find_artifacts(artifacts):
-            bm = load_batch_model(path)
+            bm, obs = artifact_observations(path, data)
             rows = read_forecasts(store, csv, pipeline=bm.name, model_version=bm.version_id, versions=versions)
-            spec = bm.pipeline.data_spec(data if data is not None else bm.data_path)
-            obs = read_observations(spec)
             batch = bm.batch_settings
             thr = threshold
             if thr is None and float(batch.get("drift_threshold") or 0.0) > 0:

@@ -32,6 +32,13 @@ def cmd_train(args) -> int:
     pipe = pipeline_from_args(args)
     if args.model:
         pipe = pipe.with_params(model__name=args.model)
+    if pipe.data.value("site") or pipe.data.value("sites"):
+        from wq.sites.artifact import train_sites
+
+        res = train_sites(pipe, args.artifact, overwrite=args.overwrite, jobs=args.jobs, progress=progress(args.quiet))
+        print(f"wrote artifact {res.path} (pipeline {pipe.name}, {len(res.data.sites)} sites, "
+              f"{res.meta['strategy']}/{res.meta['pooling']}, version {res.version_id})")
+        return 0
     result = train_artifact(pipe, args.artifact, overwrite=args.overwrite, progress=progress(args.quiet))
     print(f"wrote artifact {result.path} (pipeline {pipe.name}, model {pipe.model_name}, version {result.version_id})")
     return 0
@@ -44,6 +51,8 @@ def cmd_forecast(args) -> int:
 
     if args.store is None and args.csv is None and not args.dry_run:
         raise ConfigError("wq forecast: give --store PATH (SQLite) or --csv PATH, or --dry-run to write nothing")
+    if _sites_artifacts(args.artifact):
+        return _forecast_sites(args)
     run = batch_forecast(
         args.artifact,
         data=args.data,
@@ -71,6 +80,45 @@ def cmd_forecast(args) -> int:
     if len(alarms) and (alarms["level"] == "alarm").any() and args.fail_on_alarm:
         log(f"forecast: alarm (exit {EXIT_ALARM})")
         return EXIT_ALARM
+    return 0
+
+
+def _sites_artifacts(paths) -> bool:
+    """True when the artifacts are multi-site ones (all of them; a mix is refused)."""
+    from wq.batch.forecast import find_artifacts
+    from wq.errors import ConfigError
+    from wq.sites.artifact import is_sites_artifact
+
+    kinds = {is_sites_artifact(p) for p in find_artifacts(paths)}
+    if len(kinds) > 1:
+        raise ConfigError("wq forecast: give multi-site artifacts and single-series artifacts in separate calls")
+    return kinds == {True}
+
+
+def _forecast_sites(args) -> int:
+    """``wq forecast`` with multi-site artifacts (:mod:`wq.sites.forecast`): every site, one transaction."""
+    from wq.batch.forecast import find_artifacts
+    from wq.errors import ConfigError
+    from wq.sites.forecast import forecast_sites_batch
+
+    for flag, value in (("--backfill", args.backfill), ("--max-staleness", args.max_staleness), ("--now", args.now)):
+        if value:
+            raise ConfigError(f"wq forecast {flag}: not available for multi-site artifacts (a site without an "
+                              f"observation in the 24 hours before the origin is skipped; give --as-of per origin)")
+    run = forecast_sites_batch(find_artifacts(args.artifact), data=args.data, as_of=args.as_of,
+                               store=None if args.dry_run else args.store, csv=None if args.dry_run else args.csv,
+                               on_conflict=args.on_conflict, progress=progress(args.quiet), warn=log)
+    for s in run.summaries:
+        written = ""
+        if run.result is not None:
+            r = run.result
+            written = f" -> {run.destination}: {r.inserted} inserted, {r.unchanged} unchanged, {r.revised} revised"
+        shown = f", intervals {'/'.join(s['intervals'])} %" if s["intervals"] else ""
+        shown += f", {s['skipped']} skipped (outage)" if s["skipped"] else ""
+        print(f"{s['pipeline']} {s['model_version']}: {s['sites']} sites, as-of {s['as_of']}, {s['horizon']} steps "
+              f"ahead, {s['rows']} rows{shown}{written}")
+    if args.dry_run or args.print:
+        print(run.rows.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"), end="")
     return 0
 
 
@@ -136,7 +184,10 @@ def register(sub) -> None:
     """Add ``train``, ``forecast`` and ``score`` to the ``wq`` command."""
     p = sub.add_parser("train", help="fit the pipeline's model on all history and write a model artifact")
     add_pipeline_options(p)
-    p.add_argument("--artifact", required=True, help="artifact directory to write (atomically)")
+    p.add_argument("--artifact", "--out", dest="artifact", required=True,
+                   help="artifact directory to write (atomically)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="multi-site pipelines: per-site work on N joblib worker processes (-1: every core)")
     p.add_argument("--model", help="model to train (default: [model] name)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing artifact directory")
     p.set_defaults(func=cmd_train)

@@ -94,16 +94,15 @@ def _current(rows: pd.DataFrame, pipeline: str, version: str | None, weeks: int)
 
 def _sites(rows: pd.DataFrame, data, artifacts, time: str | None, weeks: int) -> list[Site]:
     """One :class:`Site` per artifact, or per pipeline of the store without artifacts."""
-    from wq.batch.forecast import find_artifacts, load_batch_model
-    from wq.batch.monitor import read_observations
+    from wq.batch.forecast import find_artifacts
+    from wq.batch.monitor import artifact_observations, read_observations
     from wq.data.load import DataSpec
 
     sites: list[Site] = []
     if artifacts:
         for path in find_artifacts(artifacts):
-            bm = load_batch_model(path)
+            bm, obs = artifact_observations(path, data)
             version, mine = _current(rows, bm.name, bm.version_id, weeks)
-            obs = read_observations(bm.pipeline.data_spec(data if data is not None else bm.data_path))
             site = Site(bm.name, version, mine, obs, limits=bm.pipeline.limits)
             site.alarms = _alarms(bm, site.latest)
             sites.append(_scored(site, bm))

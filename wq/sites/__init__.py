@@ -7,4 +7,6 @@
 - :mod:`wq.sites.engine`: per-site work in parallel on joblib or a Dask cluster (same results on both).
 - :mod:`wq.sites.run`: ``wq run`` for a pipeline with ``[data] site`` / ``sites``: split, choices on validation
   (strategy, pooling), backtest on held-out weeks, per-site and lead-time-block metrics, report.
+- :mod:`wq.sites.artifact`: ``wq train`` for such a pipeline: every site's model in one verified artifact.
+- :mod:`wq.sites.forecast`: ``wq forecast`` with that artifact: every site from one origin, one transaction.
 """

@@ -117,8 +117,12 @@ def _candidates(value: str, options: tuple[str, str]) -> list[str]:
     return list(options) if value == "auto" else [value]
 
 
-def choose(arrays, n_fit, n_train, st, strategy, pooling, jobs, scheduler, progress) -> pd.DataFrame:
-    """Validation MAE (scaled, mean over sites) of every candidate (strategy, pooling); best first."""
+def choose(arrays, n_fit, n_train, st, strategy, pooling, jobs, scheduler, progress,
+           errors: dict | None = None) -> pd.DataFrame:
+    """Validation MAE (scaled, mean over sites) of every candidate (strategy, pooling); best first.
+
+    ``errors``: when given, filled with (strategy, pooling) -> (sites x origins, H) scaled errors observed -
+    forecast (NaN where not observed): the pools of the conformal intervals of ``wq train``."""
     origins = origins_between(n_fit - 1, n_train - 1, st.horizon)
     if len(origins) == 0:
         raise DataError(f"the validation part ({n_train - n_fit} steps) is shorter than the horizon "
@@ -129,12 +133,15 @@ def choose(arrays, n_fit, n_train, st, strategy, pooling, jobs, scheduler, progr
             t0 = time.perf_counter()
             models = fit_candidate(arrays, n_fit, strat, pool, st, jobs, scheduler)
             preds = forecast_sites(models, arrays, origins, strat, pool, st, jobs, scheduler)
-            maes = []
+            maes, errs = [], []
             for sa, p in zip(arrays, preds):
                 obs = sa.y[origins[:, None] + np.arange(1, st.horizon + 1)[None, :]]
                 scaled = (p - sa.scale[0]) / sa.scale[1]
                 ok = np.isfinite(obs) & np.isfinite(scaled)
                 maes.append(float(np.abs(scaled - obs)[ok].mean()) if ok.any() else np.nan)
+                errs.append(np.where(ok, obs - scaled, np.nan))
+            if errors is not None:
+                errors[(strat, pool)] = np.concatenate(errs)
             rows.append({"strategy": strat, "pooling": pool, "validation_MAE_scaled": float(np.nanmean(maes)),
                          "validation_origins": len(origins), "seconds": time.perf_counter() - t0})
             if progress:
