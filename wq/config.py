@@ -335,10 +335,14 @@ class Pipeline(Params):
         """The unfitted forecaster ``name`` (default: the declared model) with this pipeline's settings."""
         from wq.models.registry import make_model
 
-        m = self.model
+        m, settings = self.model, self.model.model_dump()
+        if self.evaluate.intervals in ("quantile", "cqr") and self.evaluate.levels and not settings.get("quantiles"):
+            from wq.evaluate.quantile import taus
+
+            settings["quantiles"] = taus(self.evaluate.levels)  # hgb fits quantile regressors for the intervals
         return make_model(
             name or m.name, targets=self.targets, drivers=self.drivers, calendar=self.calendar,
-            preprocess=self.preprocess.build(), model=m.model_dump(), seed=self.seed if seed is None else seed,
+            preprocess=self.preprocess.build(), model=settings, seed=self.seed if seed is None else seed,
             season=m.season or None, holidays=self.holidays, lags=m.lags, horizon=m.horizon, change=m.change,
             future_drivers=self.future_drivers, calendar_tz=self.data.value("tz"),
         )

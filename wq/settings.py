@@ -151,8 +151,9 @@ class EvaluateParams(Params):
     duration such as ``"90D"``, a number of steps, or ``"none"``: fitted once on the training part;
     :func:`wq.evaluate.backtest.evaluate_split`). ``levels``: central prediction intervals per model, target and
     step (each in (0, 1); ``[]``: none); ``intervals``: ``"aci"`` (adaptive conformal, the default: better
-    calibrated on the validation tails of every benchmark dataset, reports/benchmarks/intervals) or ``"split"``
-    conformal; ``aci_gamma``: ACI's step size (:mod:`wq.evaluate.conformal`); ``blocks``: lead-time blocks scored
+    calibrated on the validation tails of every benchmark dataset, reports/benchmarks/intervals), ``"split"``
+    conformal, ``"quantile"`` (hgb's quantile-loss regressors; other models: aci, with a warning) or ``"cqr"``
+    (those conformalised on the validation tail; :mod:`wq.evaluate.quantile`); ``aci_gamma``: ACI's step size (:mod:`wq.evaluate.conformal`); ``blocks``: lead-time blocks scored
     as a whole (:func:`wq.evaluate.metrics.lead_blocks`)."""
 
     peak_quantile: Annotated[Float, Field(gt=0, lt=1)] = 0.9
@@ -163,7 +164,7 @@ class EvaluateParams(Params):
         [], description="lead-time blocks [first, last] scored as a whole (MAE, max abs error); [] and a horizon "
                         ">= 2 days: the first day and the rest")
     levels: list[Float] = [0.8, 0.95]
-    intervals: Literal["split", "aci"] = "aci"
+    intervals: Literal["split", "aci", "quantile", "cqr"] = "aci"
     aci_gamma: Annotated[Float, Field(gt=0, lt=1, description="ACI step size (Gibbs & Candes 2021)")] = 0.005
 
     @field_validator("levels")

@@ -124,22 +124,32 @@ def test_allow_lists_are_exactly_what_fitted_models_hold() -> None:
     n = 80
     ws = WindowSet(X=rng.normal(size=(n, 3, 2)), Z=np.zeros((n, 0)), Y=rng.normal(size=(n, 2, 1)),
                    origins=np.arange(n))
-    assert set(SKOPS_TREE) == set(SKOPS_TRUSTED) == {"svr", "hgb", "ols"}
-    for estimator in SKOPS_TREE:
-        comp = TabularComponent(estimator=estimator, max_iter=10).fit(ws, ws if estimator == "hgb" else None, seed=0)
-        _, blobs = comp.get_state()
-        held: set = set()
-        for blob in blobs.values():
-            assert set(sio.get_untrusted_types(data=blob)) == SKOPS_TRUSTED[estimator]
+    assert set(SKOPS_TREE) == set(SKOPS_TRUSTED) == {"svr", "hgb", "ols", "hgb-quantile"}
+    held: dict = {kind: set() for kind in SKOPS_TREE}
+    for estimator in ("svr", "hgb", "ols"):
+        quantiles = [0.1, 0.9] if estimator == "hgb" else []  # hgb's quantile-loss regressors: "hgb-quantile"
+        comp = TabularComponent(estimator=estimator, max_iter=10, quantiles=quantiles).fit(
+            ws, ws if estimator == "hgb" else None, seed=0)
+        meta, blobs = comp.get_state()
+        assert len(blobs) == 2 * (1 + len(quantiles))
+        for name, blob in blobs.items():
+            kind = "hgb-quantile" if name.startswith("q") else estimator
+            assert set(sio.get_untrusted_types(data=blob)) == SKOPS_TRUSTED[kind]
             nodes = _tree_nodes(json.loads(zipfile.ZipFile(io.BytesIO(blob)).read("schema.json")), set())
-            assert nodes <= SKOPS_TREE[estimator], nodes - SKOPS_TREE[estimator]
-            held |= nodes
-        # every class the allow-list names beyond plain containers and arrays is one a fitted model holds
-        own = {(t, loader) for t, loader in SKOPS_TREE[estimator] if not t.startswith(("builtins.", "numpy."))}
-        assert own <= held, own - held
-        meta, _ = comp.get_state()
+            assert nodes <= SKOPS_TREE[kind], nodes - SKOPS_TREE[kind]
+            held[kind] |= nodes
         loaded = TabularComponent.from_state(meta, blobs)
         np.testing.assert_array_equal(loaded.predict(ws), comp.predict(ws))
+        for tau in quantiles:
+            np.testing.assert_array_equal(loaded.predict_quantile(ws, tau), comp.predict_quantile(ws, tau))
+        if quantiles:  # a squared-error model where a quantile model belongs (or the reverse) is refused
+            swapped = {**blobs, "q0.1_0": blobs["0"]}
+            with pytest.raises(ArtifactError, match="does not need and wq does not trust"):
+                TabularComponent.from_state(meta, swapped)
+    # every class an allow-list names beyond plain containers and arrays is one a fitted model holds
+    for kind, tree in SKOPS_TREE.items():
+        own = {(t, loader) for t, loader in tree if not t.startswith(("builtins.", "numpy."))}
+        assert own <= held[kind], own - held[kind]
 
 
 def test_crafted_skops_payload_runs_no_code_and_exits_2(env, tmp_path) -> None:

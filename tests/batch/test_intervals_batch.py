@@ -123,3 +123,60 @@ def test_rolling_coverage_flags_intervals_that_cover_too_little():
     assert cov["coverage"].iloc[0] == 0.0 and bool(cov["drift"].iloc[0])
     ok = rolling_coverage(rows, obs.iloc[:20].reindex(times).fillna(0.0), window=10)
     assert ok["coverage"].iloc[0] == 1.0 and not ok["drift"].iloc[0]
+
+
+def test_csv_store_keeps_intervals_and_reads_an_old_points_only_file(data, tmp_path, capsys):
+    from wq.batch.store import read_csv, write_csv
+
+    d, sim = data
+    (d / "c.toml").write_text(TOML.format(path="w.csv", method="split", limit=99.0))
+    art, csv = tmp_path / "art", tmp_path / "f.csv"
+    assert main(["train", str(d / "c.toml"), "--artifact", str(art), "--quiet"]) == 0
+    days = pd.to_datetime(sim["date"])
+    assert main(["forecast", "--artifact", str(art), "--csv", str(csv), "--quiet", "--max-staleness", "none",
+                 "--backfill", str(days.iloc[150].date()), str(days.iloc[170].date())]) == 0
+    rows = read_csv(csv)
+    assert {"lower_80", "upper_80", "lower_95", "upper_95", "p_limit"} <= set(rows.columns)
+    assert rows["lower_80"].notna().all() and (rows["lower_95"] <= rows["value"]).all()
+    assert rows.loc[rows["target"] == "tp_out_mgl", "p_limit"].isna().all()
+    capsys.readouterr()
+    assert main(["score", "--csv", str(csv), "--artifact", str(art)]) == 0
+    assert "Interval coverage over the last" in capsys.readouterr().out
+    # a points-only file (as wq wrote before) reads as before, then gains the columns; its rows keep none
+    old = tmp_path / "old.csv"
+    points = rows.drop(columns=[c for c in rows.columns if c.startswith(("lower_", "upper_", "p_"))])
+    points.iloc[:4].to_csv(old, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+    assert "lower_80" not in read_csv(old).columns and len(read_csv(old)) == 4
+    write_csv(rows.iloc[4:8].drop(columns="version"), old)
+    both = read_csv(old)
+    assert len(both) == 8 and both["lower_80"].isna().sum() == 4
+    pd.testing.assert_series_equal(both["lower_80"].iloc[4:].reset_index(drop=True),
+                                   rows["lower_80"].iloc[4:8].reset_index(drop=True))
+
+
+def test_forecast_gives_cqr_intervals_of_an_hgb_artifact(data, tmp_path, capsys):
+    from wq.batch.forecast import load_batch_model
+    from wq.batch.store import read_csv
+    from wq.evaluate.quantile import quantile_bounds
+
+    d, sim = data
+    toml = TOML.format(path="w.csv", method="cqr", limit=99.0).replace('name = "mlr"', 'name = "hgb"\nmax_iter = 30')
+    (d / "q.toml").write_text(toml)
+    art, csv = tmp_path / "art", tmp_path / "f.csv"
+    assert main(["train", str(d / "q.toml"), "--artifact", str(art), "--quiet"]) == 0
+    days = pd.to_datetime(sim["date"])
+    assert main(["forecast", "--artifact", str(art), "--csv", str(csv), "--quiet", "--max-staleness", "none",
+                 "--backfill", str(days.iloc[160].date()), str(days.iloc[163].date())]) == 0
+    rows = read_csv(csv).sort_values(["as_of", "target", "step"]).reset_index(drop=True)
+    bm = load_batch_model(art)
+    cqr = bm.meta["conformal"]["cqr"]
+    frame = sim.set_index(pd.to_datetime(sim["date"])).drop(columns="date").asfreq("D")
+    positions = frame.index.get_indexer(pd.DatetimeIndex(rows["as_of"].unique()))
+    want = quantile_bounds(bm.model, frame.iloc[:positions.max() + 1], positions, [0.8, 0.95])
+    long = bm.model.to_long(frame, positions, np.zeros((len(positions), 2, 2)))
+    for i, r in long.iterrows():
+        got = rows[(rows["as_of"] == r["origin"]) & (rows["target"] == r["target"]) & (rows["step"] == r["step"])]
+        shift = cqr[r["target"]][str(r["step"])]["0.8"]
+        assert got["lower_80"].iloc[0] == pytest.approx(want["lower_80"][i] - shift)
+        assert got["upper_80"].iloc[0] == pytest.approx(want["upper_80"][i] + shift)
+    assert (rows["lower_80"] < rows["upper_80"]).all()

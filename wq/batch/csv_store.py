@@ -1,9 +1,13 @@
 """The forecast store as one CSV file: the same rows, versions and semantics as the SQLite store
 (:mod:`wq.batch.store`), for readers that want a plain file.
 
-Columns: :data:`~wq.batch.rows.COLUMNS`. A file written by an older wq without ``version`` and
-``data_sha256`` columns is read as version 1 of each forecast with an unknown fingerprint, and gets the
-two columns on its next write.
+Columns: :data:`~wq.batch.rows.COLUMNS`, then the forecasts' interval bounds and exceedance probability
+(``lower_80, upper_80, ..., p_limit``, :data:`~wq.batch.rows.PROBABILISTIC`; empty where a row has none),
+each version keeping the values it was issued with, as the SQLite store's table ``probabilistic`` does. A
+file written by an older wq without ``version`` and ``data_sha256`` columns is read as version 1 of each
+forecast with an unknown fingerprint, and gets the two columns on its next write; a file without the
+probabilistic columns (points only, as wq wrote before) reads as before and gains them on the first write of
+rows that have them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from wq.batch.rows import (
     ROW_COLUMNS,
     TEXT_COLUMNS,
     TIME_COLUMNS,
+    PROBABILISTIC,
     OnConflict,
     Versions,
     WriteResult,
@@ -38,10 +43,22 @@ from wq.errors import DataError
 __all__ = ["read_csv", "write_csv"]
 
 
+def _prob_columns(columns) -> list[str]:
+    """The probabilistic columns among ``columns``, in the order lower/upper by level, then ``p_limit``."""
+    found = [str(c) for c in columns if PROBABILISTIC.match(str(c))]
+    bounds = sorted((c for c in found if c != "p_limit"), key=lambda c: (float(c.split("_")[1]), c))
+    return bounds + (["p_limit"] if "p_limit" in found else [])
+
+
 def read_csv(path: str | os.PathLike[str], *, versions: Versions = "first") -> pd.DataFrame:
     """The rows of a forecast CSV written by :func:`write_csv`, typed as
-    :meth:`~wq.batch.store.ForecastStore.read`; ``versions`` as there (default: what was issued first)."""
-    return select_versions(to_frame(_read_csv_text(Path(path))), versions)
+    :meth:`~wq.batch.store.ForecastStore.read`, plus its probabilistic columns where the file has them;
+    ``versions`` as there (default: what was issued first)."""
+    text = _read_csv_text(Path(path))
+    frame = to_frame(text)
+    for col in _prob_columns(text.columns):
+        frame[col] = text[col].to_numpy(dtype=np.float64)
+    return select_versions(frame, versions)
 
 
 def _read_csv_text(path: Path) -> pd.DataFrame:
@@ -72,12 +89,13 @@ def _read_csv_text(path: Path) -> pd.DataFrame:
     else:
         version = np.ones(len(raw))
     raw = raw.assign(_row=np.arange(len(raw)), version=version.astype(np.int64))
+    prob = _prob_columns(raw.columns)
     # each version is validated as a batch of its own (a key appears once per version)
-    parts = [normalise_rows(group.drop(columns="version"), source=source).assign(version=int(v))
+    parts = [normalise_rows(group.drop(columns="version"), source=source, keep=prob).assign(version=int(v))
              for v, group in raw.groupby("version", sort=True)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
-    return pd.concat(parts, ignore_index=True).loc[:, list(COLUMNS)].sort_values(
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in [*COLUMNS, *prob]})
+    return pd.concat(parts, ignore_index=True).loc[:, [*COLUMNS, *prob]].sort_values(
         [*KEY, "version"], kind="stable").reset_index(drop=True)
 
 
@@ -147,12 +165,13 @@ def write_csv(
     path = Path(path)
     if not path.parent.is_dir():
         raise DataError(f"forecast CSV {path}: folder {path.parent} does not exist")
-    new = normalise_rows(rows, issued_at=issued_at)
+    new = normalise_rows(rows, issued_at=issued_at, keep=_prob_columns(rows.columns))
     with _file_lock(path):
         if path.exists():
             old = _read_csv_text(path)
         else:
             old = pd.DataFrame({c: pd.Series(dtype=object if c != "version" else np.int64) for c in COLUMNS})
+        prob = _prob_columns([*old.columns, *new.columns])
         current, unchanged, revised = _compare(new, old)
         if revised.any() and on_conflict == "error":
             i = int(np.flatnonzero(revised)[0])
@@ -168,7 +187,7 @@ def write_csv(
             return result
         added = new.loc[~unchanged].assign(version=current[~unchanged] + 1)
         out = pd.concat([old, added], ignore_index=True) if len(old) else added
-        out = out.loc[:, list(COLUMNS)]
+        out = out.reindex(columns=[*COLUMNS, *prob])
         out = out.sort_values([*KEY, "version"], kind="stable")
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
         fd = _open_like(path, tmp)

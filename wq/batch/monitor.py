@@ -138,14 +138,17 @@ def score_store(
 
 
 def _coverage(store, rows: pd.DataFrame, obs: pd.DataFrame, window: int, pipeline, model_version):
-    """Rolling interval coverage of the scored rows from the store's table ``probabilistic`` (None for a CSV
-    store or a store without intervals)."""
+    """Rolling interval coverage of the scored rows: bounds from the store's table ``probabilistic``, or the
+    CSV store's columns (None where the forecasts have no intervals)."""
     from wq.batch.probabilistic import rolling_coverage
     from wq.batch.rows import KEY
     from wq.batch.store import ForecastStore
 
-    if store is None or rows.empty:
+    if rows.empty:
         return None
+    if store is None:  # a CSV store: the bounds are columns of its rows (none in a file wq wrote before)
+        has = any(c.startswith("lower_") and rows[c].notna().any() for c in rows.columns)
+        return rolling_coverage(rows, obs, window) if has else None
     prob = ForecastStore(store, create=False).read_probabilistic(pipeline, model_version)
     if prob.empty or not any(c.startswith("lower_") for c in prob.columns):
         return None

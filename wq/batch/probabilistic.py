@@ -9,7 +9,8 @@
   (ACI), using only what was observed at each forecast's origin; in a backfill the earlier as-of times of the
   same run count as issued, so a backfill into a store equals day-by-day runs into it. Without a store (dry
   run, CSV) there is no record to learn from: split conformal on the validation errors. The store keeps them (schema 3, table
-  ``probabilistic``); a CSV store keeps the points only.
+  ``probabilistic``), a CSV store as columns. With ``"quantile"`` or ``"cqr"`` an hgb artifact's quantile regressors give
+  the bounds (CQR: moved by the corrections ``wq train`` kept), the pools ``p_limit``.
 - :func:`alarms`: the forecasts whose ``p_limit`` reaches ``[limits] warn`` (level ``warn``) or ``alarm``
   (level ``alarm``); ``wq forecast --fail-on-alarm`` exits :data:`wq.cli.batch.EXIT_ALARM` (4) on an alarm.
 - :func:`rolling_coverage` (``wq score``): per series and level, the share of the last ``window`` days'
@@ -31,10 +32,12 @@ MIN_COVERAGE_N = 10
 """Fewest scored forecasts in the window before a calibration drift can be flagged."""
 
 
-def conformal_meta(model: Any, frame: pd.DataFrame, val_fraction: float, observed=None) -> dict | None:
+def conformal_meta(model: Any, frame: pd.DataFrame, val_fraction: float, observed=None,
+                   levels=()) -> dict | None:
     """The validation errors of a model fitted on ``frame`` per target and step (sorted lists), for the
-    artifact's meta; None without a validation tail."""
-    from wq.evaluate.backtest import validation_pools
+    artifact's meta, and for a model with quantile regressors (hgb) the CQR corrections per target, step and
+    level (``"cqr"``, :mod:`wq.evaluate.quantile`); None without a validation tail."""
+    from wq.evaluate.backtest import forecast_origins, validation_pools
 
     n = len(frame)
     n_fit = int(getattr(model, "n_fit_", None) or n - int(round(n * float(val_fraction))))
@@ -44,7 +47,17 @@ def conformal_meta(model: Any, frame: pd.DataFrame, val_fraction: float, observe
     out: dict[str, dict[str, list[float]]] = {}
     for (target, step), errors in pools.items():
         out.setdefault(target, {})[str(step)] = [float(e) for e in errors]
-    return {"pools": out, "fewest": min((len(e) for e in pools.values()), default=0)}
+    meta = {"pools": out, "fewest": min((len(e) for e in pools.values()), default=0)}
+    if levels and getattr(model, "has_quantiles", False):
+        from wq.evaluate.quantile import cqr_corrections, quantile_bounds
+
+        val_pos = np.arange(n_fit - 1, n - model.horizon)
+        val = forecast_origins(model, frame, val_pos)
+        corr = cqr_corrections(val, quantile_bounds(model, frame, val_pos, levels), levels, observed)
+        meta["cqr"] = {t: {} for t, _ in corr}
+        for (target, step), by_level in corr.items():
+            meta["cqr"][target][str(step)] = {repr(float(lv)): float(v) for lv, v in by_level.items()}
+    return meta
 
 
 def _pools(meta: dict) -> dict[tuple, np.ndarray]:
@@ -70,6 +83,9 @@ def add_probabilistic(bm: Any, rows: pd.DataFrame, frame: pd.DataFrame, store=No
     # store there is no record to learn from: the validation errors alone (split), so a dry run or a CSV run
     # gives the same intervals whether its as-of times come in one backfill or one by one
     method = pipe.evaluate.intervals if store is not None else "split"
+    quantile = _quantile_method(bm, conformal)
+    if method in ("quantile", "cqr"):  # p_limit (and the bounds of a model without quantile regressors): ACI
+        method = "aci"
     if method == "aci":
         pred = pd.concat([pred, _history(bm, store, frame, pred)], ignore_index=True)
     with warnings.catch_warnings():  # too few validation errors for a level: said once, by wq train
@@ -79,10 +95,47 @@ def add_probabilistic(bm: Any, rows: pd.DataFrame, frame: pd.DataFrame, store=No
     extra = [c for c in out.columns if c.startswith(("lower_", "upper_"))]
     if pipe.limits.targets:
         extra.append("p_limit")
+    if quantile:
+        out = _quantile_rows(bm, out, frame, conformal.get("cqr") if quantile == "cqr" else None)
     rows = rows.copy()
     for col in extra:
         rows[col] = out[col].to_numpy()
     return rows
+
+
+def _quantile_method(bm: Any, conformal: dict) -> str | None:
+    """"quantile" or "cqr" where the pipeline asks for it and the artifact can give it, else None (said)."""
+    from wq.evaluate.conformal import ConformalWarning
+
+    method = bm.pipeline.evaluate.intervals
+    if method not in ("quantile", "cqr"):
+        return None
+    if not getattr(bm.model, "has_quantiles", False) or (method == "cqr" and "cqr" not in conformal):
+        warnings.warn(f"[evaluate] intervals = {method!r}: artifact {bm.path} has no quantile regressors"
+                      f"{' or CQR corrections' if method == 'cqr' else ''} (only hgb trained with them has): its "
+                      f"intervals are conformal on its errors", ConformalWarning, stacklevel=3)
+        return None
+    return method
+
+
+def _quantile_rows(bm: Any, out: pd.DataFrame, frame: pd.DataFrame, cqr: dict | None) -> pd.DataFrame:
+    """``out`` (origin, target, step, ...) with the bounds of the model's quantile regressors from each origin,
+    moved by the artifact's CQR corrections when given."""
+    from wq.evaluate.quantile import apply_quantile_bounds, quantile_bounds
+
+    levels, model = bm.pipeline.evaluate.levels, bm.model
+    origins = pd.DatetimeIndex(out["origin"].unique())
+    positions = frame.index.get_indexer(origins)
+    frame = frame.iloc[: int(positions.max()) + 1]  # as forecast_rows: nothing after the last as-of time
+    long = model.to_long(frame, positions, np.zeros((len(positions), model.horizon, len(model.targets))))
+    bounds = quantile_bounds(model, frame, positions, levels)
+    corrections = None if cqr is None else {(t, int(s)): {float(lv): v for lv, v in by.items()}
+                                            for t, steps in cqr.items() for s, by in steps.items()}
+    long = apply_quantile_bounds(long, bounds, levels, corrections)
+    keys = ["origin", "target", "step"]
+    cols = [c for c in long.columns if c.startswith(("lower_", "upper_"))]
+    merged = out.drop(columns=cols).merge(long[keys + cols], on=keys, how="left")
+    return merged
 
 
 def _observed(frame: pd.DataFrame, pred: pd.DataFrame) -> np.ndarray:

@@ -11,6 +11,7 @@ is ever replaced.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +20,10 @@ import numpy as np
 import pandas as pd
 
 from wq.errors import DataError
+
+PROBABILISTIC = re.compile(r"^(lower|upper)_[0-9]+(\.[0-9]+)?$|^p_limit$")
+"""Columns of forecast rows stored beside the values (SQLite table ``probabilistic``, the CSV store's extra
+columns): ``lower_80``, ``upper_95`` ..., ``p_limit``."""
 
 __all__ = [
     "KEY",
@@ -129,14 +134,16 @@ def _fingerprints(frame: pd.DataFrame, source: str) -> pd.Series:
 
 # size: one pass of checks over forecast rows, column by column
 def normalise_rows(
-    rows: pd.DataFrame, *, issued_at: pd.Timestamp | None = None, source: str = "forecast rows"
+    rows: pd.DataFrame, *, issued_at: pd.Timestamp | None = None, source: str = "forecast rows",
+    keep: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Validate forecast rows and return them in the store's text form (:data:`ROW_COLUMNS`), sorted by key.
 
     Required columns: pipeline, model_version, as_of, target, step, time, value; ``issued_at`` is
     optional (missing values take ``issued_at``, default the current UTC time, to the second);
     ``data_sha256`` (the fingerprint of the data the value was computed from) is optional. A ``version``
-    column is ignored: the store numbers versions itself.
+    column is ignored: the store numbers versions itself. ``keep``: further numeric columns carried along
+    (the CSV store's bounds and exceedance probabilities; non-numbers become NaN).
     Raises :class:`~wq.errors.DataError` naming the column and row (0-based position in ``rows``)
     for: a missing column, an empty key field, a non-integer or < 1 step, a non-finite value, a
     bad time, or a key given twice.
@@ -189,7 +196,9 @@ def normalise_rows(
         i = int(np.flatnonzero(dup)[0])
         key = tuple(out.loc[i, list(KEY)])
         raise DataError(f"{source}: key {key} appears more than once (row {frame.index[i]})")
-    return out.loc[:, list(ROW_COLUMNS)].sort_values(list(KEY), kind="stable").reset_index(drop=True)
+    for col in keep:
+        out[col] = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=np.float64)
+    return out.loc[:, [*ROW_COLUMNS, *keep]].sort_values(list(KEY), kind="stable").reset_index(drop=True)
 
 
 def to_frame(records: Sequence[tuple] | pd.DataFrame) -> pd.DataFrame:

@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -67,6 +66,7 @@ from wq.batch.csv_store import read_csv, write_csv
 from wq.batch.rows import (
     COLUMNS,
     KEY,
+    PROBABILISTIC,
     OnConflict,
     Versions,
     WriteResult,
@@ -95,8 +95,6 @@ SCHEMA_VERSION = 3
 (values replaced on revision); 2: versions (what was issued stays); 3: plus the table ``probabilistic``
 (interval bounds and limit-exceedance probabilities of each forecast version)."""
 
-PROBABILISTIC = re.compile(r"^(lower|upper)_[0-9]+(\.[0-9]+)?$|^p_limit$")
-"""Columns of forecast rows stored in ``probabilistic``: ``lower_80``, ``upper_95`` ..., ``p_limit``."""
 
 _PROB_TABLE = """
 CREATE TABLE probabilistic (

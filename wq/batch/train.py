@@ -212,7 +212,7 @@ def train_artifact(
     if pipeline.evaluate.levels:
         from wq.batch.probabilistic import conformal_meta
 
-        meta["conformal"] = conformal_meta(model, frame, val_fraction, observed)
+        meta["conformal"] = conformal_meta(model, frame, val_fraction, observed, pipeline.evaluate.levels)
         need = max(math.ceil(2 / (1 - lv)) - 1 for lv in pipeline.evaluate.levels)
         if progress and meta["conformal"] and meta["conformal"]["fewest"] < need:
             progress(f"note: {meta['conformal']['fewest']} validation errors per target and step are too few for "

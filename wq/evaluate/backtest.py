@@ -236,12 +236,44 @@ def validation_pools(model, train: pd.DataFrame, val_fraction: float,
     pools of split conformal (:mod:`wq.evaluate.conformal`)."""
     from wq.evaluate.conformal import residual_pools
 
-    n_fit = getattr(model, "n_fit_", None)
-    n_fit = int(n_fit) if n_fit is not None else len(train) - int(round(len(train) * val_fraction))
+    n_fit = _n_fit(model, train, val_fraction)
     if n_fit + model.horizon > len(train):
         raise ConfigError(f"intervals need validation rows to calibrate on: [split] validation = {val_fraction} "
                           f"leaves none for {getattr(model, 'name', 'the model')}; set it > 0 or [evaluate] levels = []")
     return residual_pools(forecast_period(model, train, n_fit), observed_mask)
+
+
+def _n_fit(model, train: pd.DataFrame, val_fraction: float) -> int:
+    """Rows the model was fitted on before its validation tail (``n_fit_``, else from ``val_fraction``)."""
+    n_fit = getattr(model, "n_fit_", None)
+    return int(n_fit) if n_fit is not None else len(train) - int(round(len(train) * val_fraction))
+
+
+def _interval_method(pipeline, model, name: str) -> str:
+    """``[evaluate] intervals``, or "aci" for a model without quantile regressors under "quantile"/"cqr"."""
+    method = pipeline.evaluate.intervals
+    if method in ("quantile", "cqr") and not getattr(model, "has_quantiles", False):
+        from wq.evaluate.conformal import ConformalWarning
+
+        warnings.warn(f"{name} has no quantile models (only hgb has): its intervals are adaptive conformal (aci), "
+                      f"not {method}", ConformalWarning, stacklevel=3)
+        return "aci"
+    return method
+
+
+def _quantile_chunk(pipeline, model, frame: pd.DataFrame, end: int, positions: np.ndarray, chunk: pd.DataFrame,
+                    observed_mask) -> pd.DataFrame:
+    """``chunk`` with the bounds of the model's quantile regressors (conformalised on the validation tail of
+    ``frame.iloc[:end]`` for "cqr"; :mod:`wq.evaluate.quantile`)."""
+    from wq.evaluate.quantile import apply_quantile_bounds, cqr_corrections, quantile_bounds
+
+    levels, corrections = pipeline.evaluate.levels, None
+    if pipeline.evaluate.intervals == "cqr":
+        train = frame.iloc[:end]
+        val_pos = np.arange(_n_fit(model, train, pipeline.split.validation) - 1, end - model.horizon)
+        val = forecast_origins(model, train, val_pos)
+        corrections = cqr_corrections(val, quantile_bounds(model, train, val_pos, levels), levels, observed_mask)
+    return apply_quantile_bounds(chunk, quantile_bounds(model, frame, positions, levels), levels, corrections)
 
 
 def _fit_forecast(pipeline, frame: pd.DataFrame, name: str, ends: list[int], bounds: list[int], progress,
@@ -253,7 +285,7 @@ def _fit_forecast(pipeline, frame: pd.DataFrame, name: str, ends: list[int], bou
     from wq.evaluate.conformal import add_intervals
 
     ev, limits = pipeline.evaluate, pipeline.limits.limits()
-    fit_seconds, outs, first_pools, parts = 0.0, [], None, {}
+    fit_seconds, outs, first_pools, parts, method = 0.0, [], None, {}, None
     for k, end in enumerate(ends):
         model = pipeline.make_model(name)
         if progress:
@@ -270,11 +302,15 @@ def _fit_forecast(pipeline, frame: pd.DataFrame, name: str, ends: list[int], bou
         if ev.levels:
             pools = validation_pools(model, frame.iloc[:end], pipeline.split.validation, observed_mask)
             first_pools = pools if first_pools is None else first_pools
-            if ev.intervals == "split":
+            method = method or _interval_method(pipeline, model, name)
+            if method != "aci":  # split per refit; quantile/cqr: p_limit and CRPS from the split pool
                 chunk = add_intervals(chunk, pools, ev.levels, "split", limits=limits, observed_mask=observed_mask)
+            if method in ("quantile", "cqr"):
+                chunk = _quantile_chunk(pipeline, model, frame, end, np.arange(bounds[k], bounds[k + 1]), chunk,
+                                        observed_mask)
         outs.append(chunk)
     out = pd.concat(outs, ignore_index=True)
-    if ev.levels and ev.intervals == "aci":
+    if ev.levels and method == "aci":
         out = add_intervals(out, first_pools, ev.levels, "aci", ev.aci_gamma, limits, observed_mask)
     members = {label: pd.concat(v, ignore_index=True) for label, v in parts.items()}
     return model, out, fit_seconds, members

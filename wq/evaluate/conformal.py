@@ -118,17 +118,21 @@ def add_intervals(pred: pd.DataFrame, pools: Mapping[tuple, np.ndarray], levels:
         out[col] = np.nan
     seen = _observed_only(pred, observed_mask)["observed"].to_numpy(dtype=np.float64)
     limits = limits or {}
+    later = []
     for (target, step), idx in out.groupby(["target", "step"], sort=False).indices.items():
         pool = pools.get((target, int(step)))
         if pool is None or pool.size == 0:
             warnings.warn(f"{target} step {step}: no validation errors to calibrate intervals on",
                           ConformalWarning, stacklevel=2)
             continue
-        rows = out.iloc[idx]
-        fill = _split if method == "split" else _aci
-        values = fill(rows, seen[idx], pool, levels, gamma, limits.get(target))
+        if method != "split":
+            later.append((target, idx, pool))
+            continue
+        values = _split(out.iloc[idx], seen[idx], pool, levels, gamma, limits.get(target))
         for col, v in values.items():
             out.iloc[idx, out.columns.get_loc(col)] = v
+    if later:
+        _aci_all(out, seen, later, levels, gamma, limits)
     return out
 
 
@@ -154,47 +158,33 @@ def _split(rows: pd.DataFrame, y: np.ndarray, pool: np.ndarray, levels, gamma, l
     return values
 
 
-def _aci(rows: pd.DataFrame, y: np.ndarray, pool: np.ndarray, levels, gamma, limit) -> dict[str, np.ndarray]:
-    """Adaptive conformal over one target and step, in origin order, each forecast using only errors whose
-    target time is at or before its origin. A python loop: the recursion is sequential by nature."""
-    order = np.argsort(rows["origin"].to_numpy(), kind="stable")
-    origin = pd.DatetimeIndex(rows["origin"]).to_numpy()[order]
-    time = pd.DatetimeIndex(rows["time"]).to_numpy()[order]
-    yhat = rows["predicted"].to_numpy(dtype=np.float64)[order]
-    ys = y[order]
-    n, k = len(rows), len(levels)
+def _aci_all(out: pd.DataFrame, seen: np.ndarray, groups: list, levels, gamma: float, limits) -> None:
+    """Adaptive conformal for every (target, step) series of ``out`` in place; series with the same forecast
+    origins advance together (:func:`wq.evaluate.aci.adaptive_conformal`), each forecast using only errors
+    whose target time is at or before its origin."""
+    from wq.evaluate.aci import adaptive_conformal
+
+    batches: dict[bytes, list] = {}
+    for target, idx, pool in groups:
+        origin = pd.DatetimeIndex(out["origin"].iloc[idx]).to_numpy()
+        order = np.argsort(origin, kind="stable")
+        batches.setdefault(origin[order].tobytes(), []).append((target, idx[order], pool, origin[order]))
+    yhat_all = out["predicted"].to_numpy(dtype=np.float64)
+    times = pd.DatetimeIndex(out["time"]).to_numpy()
     alpha_nom = np.array([1 - lv for lv in levels])
-    alpha = alpha_nom.copy()
-    lo, hi = np.full((n, k), np.nan), np.full((n, k), np.nan)
-    p_limit, crps = np.full(n, np.nan), np.full(n, np.nan)
-    pool = np.sort(np.asarray(pool, dtype=np.float64))
-    arrived = np.searchsorted(origin, time, side="left")  # forecast j is observed before forecast arrived[j]
-    by_arrival = np.argsort(arrived, kind="stable")
-    ptr = 0
-    for i in range(n):
-        while ptr < n and arrived[by_arrival[ptr]] <= i:
-            j = by_arrival[ptr]
-            ptr += 1
-            if np.isfinite(ys[j]) and np.isfinite(yhat[j]):
-                miss = (ys[j] < lo[j]) | (ys[j] > hi[j])
-                alpha = alpha + gamma * (alpha_nom - miss)
-                pool = np.insert(pool, np.searchsorted(pool, ys[j] - yhat[j]), ys[j] - yhat[j])
-        if not np.isfinite(yhat[i]):
-            continue
-        for c, a in enumerate(np.clip(alpha, 0.0, 1.0)):
-            o_lo, o_hi, _ = conformal_offsets(pool, a)
-            lo[i, c], hi[i, c] = yhat[i] + o_lo, yhat[i] + o_hi
-        if limit is not None:
-            p_limit[i] = exceed_probability(pool, yhat[i:i + 1], limit)[0]
-        if np.isfinite(ys[i]):
-            crps[i] = crps_pool_each(pool, [ys[i] - yhat[i]])[0]
-    back = np.empty(n, dtype=int)
-    back[order] = np.arange(n)
-    values = {}
-    for c, lv in enumerate(levels):
-        values[f"lower_{level_key(lv)}"] = lo[back, c]
-        values[f"upper_{level_key(lv)}"] = hi[back, c]
-    if limit is not None:
-        values["p_limit"] = p_limit[back]
-    values["crps"] = crps[back]
-    return values
+    for series in batches.values():
+        rows = np.stack([s[1] for s in series])
+        yhat = yhat_all[rows]
+        kinds = [(limits or {}).get(s[0]) for s in series]
+        d = np.stack([np.full(rows.shape[1], np.nan) if lim is None else lim[1] - yh for lim, yh in zip(kinds, yhat)])
+        above = np.array([lim is not None and lim[0] == "above" for lim in kinds])
+        lo, hi, p_limit, crps = adaptive_conformal(series[0][3], times[rows], yhat, seen[rows],
+                                                   [np.sort(np.asarray(s[2], dtype=np.float64)) for s in series],
+                                                   alpha_nom, gamma, d, above)
+        flat = rows.ravel()
+        for c, lv in enumerate(levels):
+            out.iloc[flat, out.columns.get_loc(f"lower_{level_key(lv)}")] = lo[:, :, c].ravel()
+            out.iloc[flat, out.columns.get_loc(f"upper_{level_key(lv)}")] = hi[:, :, c].ravel()
+        if above.size and any(k is not None for k in kinds):
+            out.iloc[flat, out.columns.get_loc("p_limit")] = p_limit.ravel()
+        out.iloc[flat, out.columns.get_loc("crps")] = crps.ravel()

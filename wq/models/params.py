@@ -64,6 +64,9 @@ class TabularSettings(Params):
     learning_rate: Annotated[Float, Field(gt=0, le=1, description="gradient boosting learning rate")] = 0.05
     max_leaf_nodes: Annotated[Int, Field(ge=2, description="gradient boosting: leaves per tree")] = 15
     l2_regularization: Annotated[Float, Field(ge=0)] = 0.0
+    quantiles: list[Annotated[Float, Field(gt=0, lt=1)]] = Field(
+        [], description="gradient boosting: quantile levels (tau) to fit quantile-loss models for, beside the "
+                        "point model; set from [evaluate] levels by intervals = 'quantile' or 'cqr'")
 
 
 class TabularParams(TabularSettings):

@@ -30,6 +30,7 @@ _HGB = "sklearn.ensemble._hist_gradient_boosting"
 SKOPS_TRUSTED: dict[str, frozenset[str]] = {
     "svr": frozenset(),
     "hgb": frozenset({f"{_HGB}.predictor.TreePredictor"}),
+    "hgb-quantile": frozenset({f"{_HGB}.predictor.TreePredictor"}),
     "ols": frozenset(),
 }
 """Per estimator, exactly the types ``skops.io.get_untrusted_types`` reports for a fitted model (derived by
@@ -56,12 +57,16 @@ SKOPS_TREE: dict[str, frozenset[tuple[str, str]]] = {
     },
     "ols": _COMMON_NODES | {("sklearn.linear_model._base.LinearRegression", "ObjectNode")},
 }
+SKOPS_TREE["hgb-quantile"] = (SKOPS_TREE["hgb"] - {("sklearn._loss.loss.HalfSquaredError", "ObjectNode"),
+                                                    ("sklearn._loss._loss.CyHalfSquaredError", "LossNode")}) | {
+    ("sklearn._loss.loss.PinballLoss", "ObjectNode"), ("sklearn._loss._loss.CyPinballLoss", "LossNode")}
 """Per estimator, every (type, skops loader) pair that the skops tree of a fitted model holds. A tree with
 any other node (a function, a reduce call, another estimator) is refused: skops' own default trust is not
 relied on."""
 
 
 def _estimator_class(estimator: str) -> type:
+    """The scikit-learn class a saved ``estimator`` must load as ("hgb-quantile": a quantile-loss HGB)."""
     if estimator == "svr":
         from sklearn.svm import SVR
 
@@ -118,6 +123,9 @@ def load_skops_model(data: bytes, estimator: str, n_features: int, where: str = 
     cls = _estimator_class(estimator)
     if not isinstance(model, cls):
         raise ArtifactError(f"{where}: holds a {type(model).__name__}, expected a {cls.__name__}")
+    if estimator.startswith("hgb") and (model.loss == "quantile") != (estimator == "hgb-quantile"):
+        raise ArtifactError(f"{where}: holds a gradient boosting model with loss {model.loss!r}, expected "
+                            f"{'quantile' if estimator == 'hgb-quantile' else 'squared_error'}")
     if getattr(model, "n_features_in_", None) != n_features:
         raise ArtifactError(f"{where}: expects {getattr(model, 'n_features_in_', None)} features, "
                             f"the model state says {n_features}")
@@ -142,7 +150,7 @@ class TabularComponent(Estimator, params=TabularParams):
         a direction for NaN at every split); the SVR needs complete windows."""
         return self.estimator == "hgb"
 
-    def _make(self, seed: int):
+    def _make(self, seed: int, tau: float | None = None):
         if self.estimator == "svr":
             from sklearn.svm import SVR
 
@@ -153,9 +161,35 @@ class TabularComponent(Estimator, params=TabularParams):
             return LinearRegression()
         from sklearn.ensemble import HistGradientBoostingRegressor
 
+        loss = {} if tau is None else {"loss": "quantile", "quantile": float(tau)}
         return HistGradientBoostingRegressor(max_iter=self.max_iter, learning_rate=self.learning_rate,
                                              max_leaf_nodes=self.max_leaf_nodes,
-                                             l2_regularization=self.l2_regularization, random_state=seed)
+                                             l2_regularization=self.l2_regularization, random_state=seed, **loss)
+
+    def _fit_one(self, A: np.ndarray, y: np.ndarray, val: WindowSet | None, j: int, seed: int):
+        """The regressor of output ``j``; HGB's iteration count chosen on the validation windows, never on test."""
+        est = self._make(seed)
+        if self.estimator != "hgb" or val is None or len(val) < 20:
+            return est.fit(A, y)
+        est.set_params(early_stopping=False)
+        est.fit(A, y)
+        yv = val.Y.reshape(len(val), -1)[:, j]
+        errs = [float(np.mean((p - yv) ** 2)) for p in est.staged_predict(_flat(val))]
+        best_iter = int(np.argmin(errs)) + 1
+        if best_iter < est.n_iter_:
+            est = self._make(seed).set_params(early_stopping=False, max_iter=best_iter)
+            est.fit(A, y)
+        return est
+
+    def _fit_quantile(self, A: np.ndarray, y: np.ndarray, point, seed: int, tau: float):
+        """A quantile-loss HGB for ``tau`` with the point model's iteration count: the validation windows choose
+        nothing more, so their errors stay fit to calibrate on (CQR)."""
+        return self._make(seed, tau).set_params(early_stopping=False, max_iter=int(point.n_iter_)).fit(A, y)
+
+    @property
+    def has_quantiles(self) -> bool:
+        """Whether quantile-loss models were fitted (``hgb`` with ``quantiles``)."""
+        return bool(getattr(self, "quantile_models_", None))
 
     def fit(self, train: WindowSet, val: WindowSet | None, seed: int, progress=None, label: str = "") -> "TabularComponent":
         t0 = time.perf_counter()
@@ -164,23 +198,10 @@ class TabularComponent(Estimator, params=TabularParams):
         Y = train.Y.reshape(len(train), -1).astype(np.float64)
         self.shape_ = {"horizon": int(train.Y.shape[1]), "n_targets": int(train.Y.shape[2]),
                        "n_features": int(A.shape[1])}
-        models = []
-        for j in range(Y.shape[1]):
-            est = self._make(seed)
-            if self.estimator == "hgb" and val is not None and len(val) >= 20:
-                # Early stopping on the validation tail, never on test: refit the iteration count by hand.
-                est.set_params(early_stopping=False)
-                est.fit(A, Y[:, j])
-                Av = _flat(val)
-                yv = val.Y.reshape(len(val), -1)[:, j]
-                errs = [float(np.mean((p - yv) ** 2)) for p in est.staged_predict(Av)]
-                best_iter = int(np.argmin(errs)) + 1
-                if best_iter < est.n_iter_:
-                    est = self._make(seed).set_params(early_stopping=False, max_iter=best_iter)
-                    est.fit(A, Y[:, j])
-            else:
-                est.fit(A, Y[:, j])
-            models.append(est)
+        models = [self._fit_one(A, Y[:, j], val, j, seed) for j in range(Y.shape[1])]
+        taus = sorted(set(self.quantiles)) if self.estimator == "hgb" else []
+        self.quantile_models_ = {tau: [self._fit_quantile(A, Y[:, j], models[j], seed, tau)
+                                       for j in range(Y.shape[1])] for tau in taus}
         self.models_ = models
         self.fit_seconds_ = time.perf_counter() - t0
         if progress is not None:
@@ -192,11 +213,22 @@ class TabularComponent(Estimator, params=TabularParams):
         out = np.column_stack([m.predict(A) for m in self.models_])
         return out.reshape(len(ws), self.shape_["horizon"], self.shape_["n_targets"])
 
+    def predict_quantile(self, ws: WindowSet, tau: float) -> np.ndarray:
+        """The ``tau`` quantile forecasts (N, horizon, k) of the quantile-loss models (``quantiles``)."""
+        models = getattr(self, "quantile_models_", {}).get(tau)
+        if models is None:
+            raise ValueError(f"no quantile model for tau {tau}; fitted: {sorted(getattr(self, 'quantile_models_', {}))}")
+        A = _flat(ws)
+        out = np.column_stack([m.predict(A) for m in models])
+        return out.reshape(len(ws), self.shape_["horizon"], self.shape_["n_targets"])
+
     # -- persistence (skops, no pickle) ----------------------------------------------------------------------
     def get_state(self) -> tuple[dict, dict[str, bytes]]:
         import skops.io as sio
 
         blobs = {f"{i}": sio.dumps(m) for i, m in enumerate(self.models_)}
+        for tau, models in getattr(self, "quantile_models_", {}).items():
+            blobs.update({f"q{tau!r}_{i}": sio.dumps(m) for i, m in enumerate(models)})
         return {"kind": self.kind, "config": self.get_params(deep=False), "shape": self.shape_}, blobs
 
     @classmethod
@@ -205,9 +237,15 @@ class TabularComponent(Estimator, params=TabularParams):
         comp = cls(**meta["config"])
         comp.shape_ = {k: int(v) for k, v in dict(meta["shape"]).items()}
         n_out = comp.shape_["horizon"] * comp.shape_["n_targets"]
-        if sorted(blobs) != sorted(str(i) for i in range(n_out)):
-            raise ArtifactError(f"saved {comp.estimator} model: {len(blobs)} regressor file(s), expected {n_out}")
+        taus = sorted(set(comp.quantiles)) if comp.estimator == "hgb" else []
+        want = [str(i) for i in range(n_out)] + [f"q{tau!r}_{i}" for tau in taus for i in range(n_out)]
+        if sorted(blobs) != sorted(want):
+            raise ArtifactError(f"saved {comp.estimator} model: {len(blobs)} regressor file(s), expected {len(want)}")
         comp.models_ = [load_skops_model(blobs[str(i)], comp.estimator, comp.shape_["n_features"],
                                          where=f"saved {comp.estimator} regressor {i}")
                         for i in range(n_out)]
+        comp.quantile_models_ = {tau: [load_skops_model(blobs[f"q{tau!r}_{i}"], "hgb-quantile",
+                                                        comp.shape_["n_features"],
+                                                        where=f"saved hgb quantile {tau} regressor {i}")
+                                       for i in range(n_out)] for tau in taus}
         return comp

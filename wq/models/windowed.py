@@ -1,14 +1,12 @@
 """Learned forecasters on supervised windows: the dual residual forecaster and its comparison models.
 
 One class covers the family; a model is a recipe (see :mod:`wq.models.registry`):
-
 - ``parts = "dual"``: the target is split by the wavelet stage into denoised + residual; component A forecasts
   the denoised part from its lags and the driver representation, component B the residual from its lags and
   the driver representation; forecast = A + B, then inverse-scaled (DWT-PCA-LSTM and its dual relatives).
 - ``parts = "single"``: one component forecasts the cleaned, scaled target (LSTM, PCA-LSTM, HGB).
 - ``drivers = "pcs" | "drivers" | "none"``: principal components of the scaled drivers, the scaled drivers
   themselves, or none.
-
 Preprocessing is fitted on the fitting part of the training frame only (the training frame less its validation
 tail), then applied unchanged, causally, to any later frame: the value of every channel at t depends on data
 <= t, so the forecast from origin t does not change when data after t change.
@@ -286,8 +284,8 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         k = ws.Y.shape[2]
         return WindowSet(ws.X, ws.Z, ws.Y - ws.X[:, -1:, :k], ws.origins)
 
-    def _component_predict(self, comp, ws: WindowSet) -> np.ndarray:
-        pred = comp.predict(ws)
+    def _component_predict(self, comp, ws: WindowSet, tau: float | None = None) -> np.ndarray:
+        pred = comp.predict(ws) if tau is None else comp.predict_quantile(ws, tau)
         if self.change:
             pred = pred + ws.X[:, -1:, :pred.shape[2]].astype(np.float64)
         return pred
@@ -300,7 +298,22 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         return S, origins, layout
 
     # -- prediction -----------------------------------------------------------------------------------------
-    def _predict_positions(self, frame: pd.DataFrame, positions: np.ndarray) -> np.ndarray:
+    @property
+    def has_quantiles(self) -> bool:
+        """One component with quantile-loss models (``hgb`` with ``quantiles``; a sum of quantiles is none)."""
+        comps = getattr(self, "components_", [])
+        return len(comps) == 1 and bool(getattr(comps[0][3], "has_quantiles", False))
+
+    def predict_quantiles(self, frame: pd.DataFrame, origins, taus) -> dict[float, np.ndarray]:
+        """The ``tau`` quantile forecasts (N, horizon, k) per tau in original units (each step's quantile passed
+        through the preprocessing's inverse: exact where that is increasing in the step's own value)."""
+        self.check_fitted()
+        if not self.has_quantiles:
+            raise ValueError(f"{self.name} has no quantile models (hgb with [model] quantiles only)")
+        positions = self.positions(frame, origins)
+        return {tau: self._predict_positions(frame, positions, tau) for tau in taus}
+
+    def _predict_positions(self, frame: pd.DataFrame, positions: np.ndarray, tau: float | None = None) -> np.ndarray:
         self._check_frame(frame, self.columns)
         parts = self.preprocessor_.transform(frame)
         M, _ = self._matrix(parts, frame.index, extra=self.horizon)
@@ -309,7 +322,7 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
         ok = np.logical_and.reduce([self._usable(ws, comp, targets=False) for comp, ws in sets])
         out = np.full((len(positions), self.horizon, len(self.targets)), np.nan)
         if ok.any():
-            total = sum(self._component_predict(comp, ws.subset(ok)) for comp, ws in sets)
+            total = sum(self._component_predict(comp, ws.subset(ok), tau) for comp, ws in sets)
             out[ok] = self.preprocessor_.inverse_target(total, parts, positions[ok])
         return out
 
@@ -379,8 +392,9 @@ class WindowForecaster(Forecaster, params=WindowForecasterParams):
             else:
                 from wq.models.tabular import TabularComponent
 
-                n_out = meta["shape"]["horizon"] * meta["shape"]["n_targets"]
-                comp = TabularComponent.from_state(meta, {str(j): files[f"c{i}_{j}.skops"] for j in range(n_out)})
+                mine = {n[len(f"c{i}_"):-len(".skops")]: b for n, b in files.items()  # its point + quantile files
+                        if n.startswith(f"c{i}_") and n.endswith(".skops")}
+                comp = TabularComponent.from_state(meta, mine)
             obj.components_.append((c["part"], list(c["inputs"]), list(c["targets"]), comp))
         return obj
 

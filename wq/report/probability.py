@@ -86,10 +86,13 @@ def probability_sections(out_dir: Path, metrics: pd.DataFrame, pred: pd.DataFram
     keys = [level_key(lv) for lv in levels]
     cols = ["model", "target", "step", *(f"{m}_{k}" for k in keys for m in ("coverage", "width", "interval_score")),
             "pinball", "CRPS"]
-    text = [f"Intervals by {'split' if method == 'split' else 'adaptive (ACI)'} conformal prediction on each "
-            f"model's validation errors per target and step ([evaluate] intervals = \"{method}\"); nominal "
-            f"coverage {', '.join(k + ' %' for k in keys)}. Interval score: Winkler (lower is better); pinball: "
-            f"mean over the interval bounds; CRPS of the conformal predictive distribution.", "",
+    how = {"split": "split conformal prediction on each model's validation errors",
+           "aci": "adaptive conformal prediction (ACI) on each model's validation errors",
+           "quantile": "hgb's quantile-loss regressors (every other model: ACI on its validation errors)",
+           "cqr": "hgb's quantile regressors conformalised on the validation tail (CQR; every other model: ACI)"}
+    text = [f"Intervals by {how.get(method, method)} per target and step ([evaluate] intervals = \"{method}\"); "
+            f"nominal coverage {', '.join(k + ' %' for k in keys)}. Interval score: Winkler (lower is better); "
+            f"pinball: mean over the interval bounds; CRPS of the conformal predictive distribution.", "",
             markdown_table(metrics[[c for c in cols if c in metrics]].reset_index(drop=True)), ""]
     step = int(pred["step"].min())
     if model not in set(pred["model"]):
