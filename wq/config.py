@@ -80,6 +80,10 @@ class Pipeline(Params):
         from wq.models.registry import RECIPES
 
         if not self.targets:
+            if getattr(self.data, "sites", None):
+                raise ValueError("[data] target is missing: a wide multi-site file (sites = [...]) still needs "
+                                 "target = the name of the quantity its site columns hold, e.g. \"demand_m3h\" "
+                                 "(forecasts are stored as <target>@<site>)")
             raise ValueError("[data] target is missing: name the column(s) to forecast")
         for name in self.models_used:
             if RECIPES.get(name, {}).get("parts") == "dual" and self.preprocess.wavelet is None:

@@ -160,3 +160,11 @@ def test_all_sites_written_in_one_store_transaction(tmp_path):
     with pytest.raises(DataError):
         write_site_forecasts(tmp_path / "g.sqlite", bad.assign(model_version="v2"))
     assert len(ForecastStore(tmp_path / "g.sqlite").read()) == 0
+
+
+def test_a_wide_file_without_target_is_told_what_target_means_there(tmp_path, capsys):
+    """A wide multi-site pipeline without ``target`` exits 2 and says that target names the quantity."""
+    (tmp_path / "p.toml").write_text('[data]\npath = "x.csv"\ntime = "time"\nsites = ["a", "b"]\n')
+    assert wq_main(["run", str(tmp_path / "p.toml")]) == 2
+    err = capsys.readouterr().err
+    assert "target is missing" in err and "<target>@<site>" in err and len(err.strip().splitlines()) == 1
