@@ -160,3 +160,23 @@ def test_all_sites_written_in_one_store_transaction(tmp_path):
     with pytest.raises(DataError):
         write_site_forecasts(tmp_path / "g.sqlite", bad.assign(model_version="v2"))
     assert len(ForecastStore(tmp_path / "g.sqlite").read()) == 0
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty"),
+    ("time,site,v\n2024-01-01 00:00,a,1\n2024-01-01 01:00,a,2,9\n", "cannot be parsed"),
+    ("time,site,v\n2024-01-01 00:00,a,1\n2024-01-01 01:00,a,n/a?\n", "column 'v': 1 non-numeric value(s), "
+                                                                      "the first 'n/a?' in data row 2"),
+])
+def test_unreadable_long_file_is_a_data_error(tmp_path, content, message):
+    # an empty file, a ragged line or a non-numeric value: one line naming the file, not an unexpected error
+    from wq.errors import DataError
+
+    (tmp_path / "l.csv").write_text(content)
+    spec = DataSpec.from_mapping({"path": tmp_path / "l.csv", "time": "time", "site": "site", "target": "v"})
+    with pytest.raises(DataError, match="l.csv") as info:
+        load_sites(spec)
+    assert message in str(info.value)
+    spec = DataSpec.from_mapping({"path": tmp_path, "time": "time", "site": "site", "target": "v"})
+    with pytest.raises(DataError, match="is a folder"):
+        load_sites(spec)
