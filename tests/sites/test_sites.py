@@ -164,6 +164,7 @@ def test_all_sites_written_in_one_store_transaction(tmp_path):
 
 @pytest.mark.parametrize("content, message", [
     ("", "is empty"),
+    ("time,site,v\n", "fewer than two distinct times"),
     ("time,site,v\n2024-01-01 00:00,a,1\n2024-01-01 01:00,a,2,9\n", "cannot be parsed"),
     ("time,site,v\n2024-01-01 00:00,a,1\n2024-01-01 01:00,a,n/a?\n", "column 'v': 1 non-numeric value(s), "
                                                                       "the first 'n/a?' in data row 2"),

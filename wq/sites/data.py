@@ -113,6 +113,8 @@ def load_sites(spec) -> SiteData:
                                    columns=spec.sites) for d in spec.drivers}
     if n_dup:
         notes.append(f"{n_dup} repeated (time, site) rows averaged.")
+    if y.index.nunique() < 2:
+        raise DataError(f"file {path}: fewer than two distinct times ({y.index.nunique()}); nothing to forecast from")
     freq = spec.freq or _infer(y.index)
     grid = pd.date_range(y.index.min(), y.index.max(), freq=freq, name="time")
     y = y.reindex(grid).astype(np.float64)
