@@ -181,3 +181,10 @@ def test_unreadable_long_file_is_a_data_error(tmp_path, content, message):
     spec = DataSpec.from_mapping({"path": tmp_path, "time": "time", "site": "site", "target": "v"})
     with pytest.raises(DataError, match="is a folder"):
         load_sites(spec)
+
+
+def test_many_site_names_say_how_many_more():
+    from wq.sites.forecast import _names
+
+    assert _names(["a", "b"]) == "'a', 'b'"
+    assert _names([f"s{i}" for i in range(7)]) == "'s0', 's1', 's2', 's3', 's4' and 2 more"
