@@ -391,3 +391,10 @@ def test_csv_with_foreign_columns_is_refused(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"f\.csv.*missing column"):
         write_csv(rows("2024-03-01", [1.0]), path)
     assert path.read_text() == "a,b\n1,2\n"
+
+
+def test_new_store_named_csv_is_refused(tmp_path: Path) -> None:
+    # `--store x.csv` would silently write a SQLite file with a .csv name; the CSV store is --csv
+    with pytest.raises(DataError, match="give --csv"):
+        ForecastStore(tmp_path / "x.csv")
+    assert not (tmp_path / "x.csv").exists()

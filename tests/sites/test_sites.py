@@ -168,3 +168,31 @@ def test_a_wide_file_without_target_is_told_what_target_means_there(tmp_path, ca
     assert wq_main(["run", str(tmp_path / "p.toml")]) == 2
     err = capsys.readouterr().err
     assert "target is missing" in err and "<target>@<site>" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty"),
+    ("time,site,v\n", "fewer than two distinct times"),
+    ("time,site,v\n2024-01-01 00:00,a,1\n2024-01-01 01:00,a,2,9\n", "cannot be parsed"),
+    ("time,site,v\n2024-01-01 00:00,a,1\n2024-01-01 01:00,a,n/a?\n", "column 'v': 1 non-numeric value(s), "
+                                                                      "the first 'n/a?' in data row 2"),
+])
+def test_unreadable_long_file_is_a_data_error(tmp_path, content, message):
+    # an empty file, a ragged line or a non-numeric value: one line naming the file, not an unexpected error
+    from wq.errors import DataError
+
+    (tmp_path / "l.csv").write_text(content)
+    spec = DataSpec.from_mapping({"path": tmp_path / "l.csv", "time": "time", "site": "site", "target": "v"})
+    with pytest.raises(DataError, match="l.csv") as info:
+        load_sites(spec)
+    assert message in str(info.value)
+    spec = DataSpec.from_mapping({"path": tmp_path, "time": "time", "site": "site", "target": "v"})
+    with pytest.raises(DataError, match="is a folder"):
+        load_sites(spec)
+
+
+def test_many_site_names_say_how_many_more():
+    from wq.sites.forecast import _names
+
+    assert _names(["a", "b"]) == "'a', 'b'"
+    assert _names([f"s{i}" for i in range(7)]) == "'s0', 's1', 's2', 's3', 's4' and 2 more"

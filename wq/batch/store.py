@@ -189,6 +189,9 @@ class ForecastStore:
         else:
             if not self.path.parent.is_dir():
                 raise DataError(f"forecast store {self.path}: folder {self.path.parent} does not exist")
+            if self.path.suffix.lower() == ".csv":
+                raise DataError(f"forecast store {self.path}: --store writes a SQLite file, not a CSV; "
+                                f"give --csv {self.path} for the CSV store")
             with self._transaction():
                 pass  # creates the file, its tables and WAL mode
 

@@ -71,7 +71,14 @@ def load_sites(spec) -> SiteData:
     path = spec.path
     if not path.exists():
         raise DataError(f"data file {path} does not exist")
-    raw = pd.read_csv(path, sep=spec.sep or ",", na_values=spec.na_values)
+    if path.is_dir():
+        raise DataError(f"data file {path} is a folder, not a file")
+    try:
+        raw = pd.read_csv(path, sep=spec.sep or ",", na_values=spec.na_values)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"file {path} is empty") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"file {path}: cannot be parsed: {' '.join(str(exc).split())}") from None
     time_col = spec.time or raw.columns[0]
     need = [time_col, *([spec.site, *spec.targets[:1]] if spec.site else spec.sites), *spec.drivers]
     missing = [c for c in dict.fromkeys(need) if c and c not in raw.columns]
@@ -81,6 +88,14 @@ def load_sites(spec) -> SiteData:
         raise DataError(f"file {path}: missing column(s) {missing}; it has {list(raw.columns)}")
     t, keep = parse_times(raw[time_col], spec.tz, spec.time_format, f"file {path}, column {time_col!r}")
     raw = raw.loc[keep].assign(**{time_col: t})
+    for c in dict.fromkeys([*(spec.targets[:1] if spec.site else spec.sites), *spec.drivers]):
+        values = pd.to_numeric(raw[c], errors="coerce")
+        bad = values.isna() & raw[c].notna()
+        if bad.any():
+            first = raw.index[bad.to_numpy()][0]
+            raise DataError(f"file {path}, column {c!r}: {int(bad.sum())} non-numeric value(s), the first "
+                            f"{raw.at[first, c]!r} in data row {int(first) + 1} (after the header)")
+        raw[c] = values
     notes = [f"{int((~keep).sum())} rows at nonexistent local times (spring forward, {spec.tz}) dropped."] \
         if (~keep).any() else []
     if spec.site:
@@ -98,6 +113,8 @@ def load_sites(spec) -> SiteData:
                                    columns=spec.sites) for d in spec.drivers}
     if n_dup:
         notes.append(f"{n_dup} repeated (time, site) rows averaged.")
+    if y.index.nunique() < 2:
+        raise DataError(f"file {path}: fewer than two distinct times ({y.index.nunique()}); nothing to forecast from")
     freq = spec.freq or _infer(y.index)
     grid = pd.date_range(y.index.min(), y.index.max(), freq=freq, name="time")
     y = y.reindex(grid).astype(np.float64)

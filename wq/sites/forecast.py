@@ -62,15 +62,21 @@ def _origin(index: pd.DatetimeIndex, as_of, source: str) -> int:
     return int(pos)
 
 
+def _names(sites: list[str]) -> str:
+    """Up to five site names quoted, then how many more."""
+    more = f" and {len(sites) - 5} more" if len(sites) > 5 else ""
+    return ", ".join(map(repr, sites[:5])) + more
+
+
 def check_sites(sm, data, source: str) -> None:
     """The fresh data hold exactly the artifact's sites, its drivers and its frequency (DataError otherwise)."""
     unknown = [s for s in data.sites if s not in sm.sites]
     if unknown:
-        raise DataError(f"{source}: site(s) {', '.join(map(repr, unknown[:5]))} unknown to artifact {sm.path} "
+        raise DataError(f"{source}: site(s) {_names(unknown)} unknown to artifact {sm.path} "
                         f"(trained on {len(sm.sites)} sites); train again to forecast them; nothing written")
     missing = [s for s in sm.sites if s not in data.sites]
     if missing:
-        raise DataError(f"{source}: no data for site(s) {', '.join(map(repr, missing[:5]))} of artifact {sm.path}; "
+        raise DataError(f"{source}: no data for site(s) {_names(missing)} of artifact {sm.path}; "
                         f"nothing written")
     if pd.tseries.frequencies.to_offset(data.freq) != pd.tseries.frequencies.to_offset(sm.meta["freq"]):
         raise DataError(f"{source}: frequency {data.freq!r}, the artifact was trained at {sm.meta['freq']!r}")
