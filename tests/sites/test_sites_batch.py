@@ -59,12 +59,18 @@ def trained(tmp_path_factory):
     return out
 
 
+def _now(path, after: str = "90min") -> str:
+    """A scheduled run's 'now' shortly after the last hour of the file at ``path`` (UTC)."""
+    last = pd.to_datetime(pd.read_csv(path)["time"], utc=True).max()
+    return str((last + pd.Timedelta(after)).tz_localize(None))
+
+
 @pytest.mark.parametrize("pooling", ["global", "local"])
 def test_round_trip_equals_the_in_memory_model(trained, pooling, capsys):
     res = trained[pooling]
     db = trained["root"] / f"{pooling}.sqlite"
     assert wq_main(["forecast", "--artifact", str(res.path), "--data", str(trained["data"]), "--store", str(db),
-                    "--quiet"]) == 0
+                    "--now", _now(trained["data"]), "--quiet"]) == 0
     line = capsys.readouterr().out.strip()
     assert "3 sites" in line and "144 rows" in line and "144 inserted" in line and "\n" not in line
     rows = ForecastStore(db).read()
@@ -79,7 +85,7 @@ def test_round_trip_equals_the_in_memory_model(trained, pooling, capsys):
     assert len(prob) == 3 * 48 and (prob["lower_80"] < prob["upper_80"]).all()
     # a second run on the same data leaves the store as it is
     assert wq_main(["forecast", "--artifact", str(res.path), "--data", str(trained["data"]), "--store", str(db),
-                    "--quiet"]) == 0
+                    "--now", _now(trained["data"]), "--quiet"]) == 0
     assert "144 unchanged" in capsys.readouterr().out
 
 
@@ -176,7 +182,7 @@ def test_a_site_in_an_outage_at_the_origin_is_skipped_with_a_warning(trained, tm
     path = _edit(trained, tmp_path, edit)
     db = tmp_path / "f.sqlite"
     assert wq_main(["forecast", "--artifact", str(trained["global"].path), "--data", str(path), "--store", str(db),
-                    "--quiet"]) == 0
+                    "--now", _now(path), "--quiet"]) == 0
     cap = capsys.readouterr()
     assert "site 'DMA002': no observation in the 24 hours before the origin" in cap.err and "skipped" in cap.err
     assert "2 sites" in cap.out and "1 skipped (outage)" in cap.out
@@ -201,3 +207,23 @@ def test_interval_half_widths_are_split_conformal_quantiles_over_neighbouring_le
     assert q[5] == 9.0  # ceil(31 * 0.8) = 25th of 30 sorted values (three of each of 1..10)
     assert q[10] == 9.0 and q[0] == 9.0  # the -50 (|50|) is the largest of its pool: above the 25th
     assert out["exact"]
+
+
+def test_a_stopped_meter_export_is_refused_not_forecast_again(trained, tmp_path, capsys):
+    """A scheduled run (no --as-of) checks the newest observation of any site against now: one step old passes,
+    older is one line, exit 2, nothing written; a duration or 'none' allows more, as for one series."""
+    res, data = trained["global"], trained["data"]
+    db = tmp_path / "f.sqlite"
+    late = _now(data, "5h")
+    assert wq_main(["forecast", "--artifact", str(res.path), "--data", str(data), "--store", str(db),
+                    "--now", late]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "stale" in err and str(data) in err and "\n" not in err and not db.exists()
+    assert wq_main(["forecast", "--artifact", str(res.path), "--data", str(data), "--store", str(db),
+                    "--now", late, "--max-staleness", "6h", "--quiet"]) == 0
+    assert wq_main(["forecast", "--artifact", str(res.path), "--data", str(data), "--store", str(db),
+                    "--now", _now(data, "30D"), "--max-staleness", "none", "--quiet"]) == 0
+    capsys.readouterr()
+    assert wq_main(["forecast", "--artifact", str(res.path), "--data", str(data), "--store", str(db),
+                    "--now", _now(data, "30D"), "--max-staleness", "6h"]) == 2
+    assert "at most 0 days 06:00:00 is allowed" in capsys.readouterr().err

@@ -76,7 +76,7 @@ def cmd_forecast(args) -> int:
         print(run.rows.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S"), end="")
     alarms = run.alarms if run.alarms is not None else []
     for a in (alarms.itertuples() if len(alarms) else ()):
-        print(f"{a.level.upper()}: {a.pipeline} {a.target} step {a.step} valid {a.time}: P({a.limit}) = {a.p_limit:.2f}")
+        print(f"{a.level.upper()}: {a.pipeline} {a.target} step {a.step} valid {a.time}: P({a.limit}) = {a.p_limit:.3f}")
     if len(alarms) and (alarms["level"] == "alarm").any() and args.fail_on_alarm:
         log(f"forecast: alarm (exit {EXIT_ALARM})")
         return EXIT_ALARM
@@ -101,11 +101,13 @@ def _forecast_sites(args) -> int:
     from wq.errors import ConfigError
     from wq.sites.forecast import forecast_sites_batch
 
-    for flag, value in (("--backfill", args.backfill), ("--max-staleness", args.max_staleness), ("--now", args.now)):
-        if value:
-            raise ConfigError(f"wq forecast {flag}: not available for multi-site artifacts (a site without an "
-                              f"observation in the 24 hours before the origin is skipped; give --as-of per origin)")
+    if args.backfill:
+        raise ConfigError("wq forecast --backfill: not available for multi-site artifacts (give --as-of per origin)")
+    if args.as_of and (args.max_staleness or args.now):
+        raise ConfigError("wq forecast --max-staleness/--now: with --as-of a multi-site forecast is not checked for "
+                          "staleness (a site without an observation in the 24 hours before the origin is skipped)")
     run = forecast_sites_batch(find_artifacts(args.artifact), data=args.data, as_of=args.as_of,
+                               now=args.now, max_staleness=args.max_staleness,
                                store=None if args.dry_run else args.store, csv=None if args.dry_run else args.csv,
                                on_conflict=args.on_conflict, progress=progress(args.quiet), warn=log)
     for s in run.summaries:

@@ -171,6 +171,31 @@ def _stderr(message: str) -> None:
     print(message, file=sys.stderr)
 
 
+def check_fresh(data, now=None, max_staleness=None, source: str = "fresh data") -> None:
+    """The staleness rule of a scheduled run (no as-of) across all sites, as :mod:`wq.batch.staleness` states it
+    for one series: by default the newest observation of any site must be at most one step before the newest
+    period of the grid ended by ``now`` (default: the current UTC time); a duration allows that much age from
+    ``now``; ``"none"`` skips the check. A meter export that stopped is refused, not forecast from again."""
+    from wq.batch.staleness import check_one_step, check_staleness, completed_origin, parse_staleness
+
+    rule = parse_staleness(max_staleness)
+    if rule == "none":
+        return
+    try:
+        ref = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"--now {now!r} is not a time: {exc}") from None
+    if ref.tzinfo is not None:
+        ref = ref.tz_convert("UTC").tz_localize(None)
+    observed = data.y.index[data.y.notna().any(axis=1).to_numpy()]
+    if rule == "default":
+        origin = completed_origin(ref, data.freq, data.y.index[0])
+        check_one_step(observed, pd.DatetimeIndex([origin]), data.freq, label="the forecast origin",
+                       source=source, hint=f" (now {ref} UTC; the newest observation of any site)")
+    else:
+        check_staleness(observed, pd.DatetimeIndex([ref]), rule, label="now", source=source)
+
+
 def load_fresh(sm, data_path=None):
     """The fresh data of a multi-site artifact, read with its ``[data]`` settings."""
     from wq.sites.data import load_sites
@@ -180,10 +205,12 @@ def load_fresh(sm, data_path=None):
 
 def forecast_sites_batch(artifacts, *, data=None, as_of=None, store=None, csv=None, on_conflict: str = "version",
                          progress: Callable[[str], None] | None = None,
-                         warn: Callable[[str], None] | None = None) -> SitesForecast:
+                         warn: Callable[[str], None] | None = None, now=None,
+                         max_staleness=None) -> SitesForecast:
     """Forecast every site of every multi-site artifact and write all rows in one transaction (SQLite ``store``
     or ``csv``; neither: a dry run). Everything is loaded, checked and forecast before anything is written.
-    ``warn``: where the line of a site skipped for an outage goes (default: stderr)."""
+    ``warn``: where the line of a site skipped for an outage goes (default: stderr). Without ``as_of`` the
+    data must be fresh (:func:`check_fresh` with ``now`` and ``max_staleness``)."""
     from wq.batch.store import ForecastStore, write_csv
     from wq.sites.artifact import load_sites_model
 
@@ -197,15 +224,19 @@ def forecast_sites_batch(artifacts, *, data=None, as_of=None, store=None, csv=No
         source = f"fresh data {sm.pipeline.data_spec(data if data is not None else sm.data_path).path}"
         skipped: list[str] = []
         rows = forecast_rows(sm, fresh, as_of, source, skipped)
+        if as_of is None:
+            rule = max_staleness if max_staleness not in (None, "") else sm.pipeline.batch.max_staleness
+            check_fresh(fresh, now, rule, source)
         pieces.append(rows)
         for reason in skipped:
             (warn or _stderr)(f"warning: {source}: {reason}: skipped, no forecast written for it")
         summaries.append({"artifact": str(path), "pipeline": sm.name, "model_version": sm.version_id,
-                          "sites": len(sm.sites) - len(skipped), "skipped": len(skipped), "as_of": rows["as_of"].iloc[0], "horizon": sm.settings.horizon,
+                          "sites": len(sm.sites) - len(skipped), "skipped": len(skipped), "as_of": rows["as_of"].iloc[0],
+                          "horizon": sm.settings.horizon,
                           "rows": len(rows), "intervals": sorted({c[6:] for c in rows if c.startswith("lower_")})})
         if progress:
-            progress(f"forecast {sm.name} {sm.version_id}: {len(sm.sites)} sites from {rows['as_of'].iloc[0]}, "
-                     f"{len(rows)} rows")
+            progress(f"forecast {sm.name} {sm.version_id}: {len(sm.sites) - len(skipped)} sites from "
+                     f"{rows['as_of'].iloc[0]}, {len(rows)} rows")
     if not pieces:
         raise ArtifactError("no artifact given")
     rows = pd.concat(pieces, ignore_index=True)
