@@ -355,3 +355,17 @@ def test_a_killed_process_leaves_the_store_as_it_was(cli_env, tmp_path) -> None:
     pd.testing.assert_frame_equal(store_rows(db), before, check_exact=True)
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.parametrize("flag, name, message", [
+    ("--store", "nodir/f.sqlite", "folder"),
+    ("--csv", "nodir/f.csv", "folder"),
+    ("--store", "f.csv", "give --csv"),
+])
+def test_a_bad_destination_is_refused_before_anything_is_loaded(tmp_path, capsys, flag, name, message):
+    """The destination is checked first: the artifact given here does not even exist, and the error is the
+    destination's, one line, exit 2, nothing created."""
+    code = main(["forecast", "--artifact", str(tmp_path / "no-artifact"), flag, str(tmp_path / name)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and message in err and "no-artifact" not in err and "\n" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -44,6 +44,26 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _check_destination(args) -> None:
+    """Before any loading or forecasting: the store's or CSV's folder must exist, and a new ``--store`` must not
+    carry a CSV name (the same one-line errors the writers give, without computing the forecast first)."""
+    from pathlib import Path
+
+    from wq.errors import DataError
+
+    if args.dry_run:
+        return
+    for what, value in (("forecast store", args.store), ("forecast CSV", args.csv)):
+        if value is None or str(value) == ":memory:":
+            continue
+        path = Path(value)
+        if not path.exists() and not path.parent.is_dir():
+            raise DataError(f"{what} {path}: folder {path.parent} does not exist")
+        if what == "forecast store" and not path.exists() and path.suffix.lower() == ".csv":
+            raise DataError(f"forecast store {path}: --store writes a SQLite file, not a CSV; give --csv {path} "
+                            "for the CSV store")
+
+
 def cmd_forecast(args) -> int:
     """``wq forecast --artifact DIR [--data PATH] [--as-of T | --backfill FROM TO] --store PATH | --csv OUT``."""
     from wq.batch.forecast import batch_forecast
@@ -51,6 +71,7 @@ def cmd_forecast(args) -> int:
 
     if args.store is None and args.csv is None and not args.dry_run:
         raise ConfigError("wq forecast: give --store PATH (SQLite) or --csv PATH, or --dry-run to write nothing")
+    _check_destination(args)
     if _sites_artifacts(args.artifact):
         return _forecast_sites(args)
     run = batch_forecast(
