@@ -40,7 +40,7 @@ from wq.batch.rows import (
 )
 from wq.errors import DataError
 
-__all__ = ["read_csv", "write_csv"]
+__all__ = ["read_csv", "write_csv", "check_csv_folder"]
 
 
 def _prob_columns(columns) -> list[str]:
@@ -144,6 +144,12 @@ def _open_like(path: Path, tmp: Path) -> int:
     return fd
 
 
+def check_csv_folder(path: Path) -> None:
+    """The CSV store's folder must exist (:class:`~wq.errors.DataError` otherwise)."""
+    if not path.parent.is_dir():
+        raise DataError(f"forecast CSV {path}: folder {path.parent} does not exist")
+
+
 def write_csv(
     rows: pd.DataFrame,
     path: str | os.PathLike[str],
@@ -163,8 +169,7 @@ def write_csv(
     """
     check_on_conflict(on_conflict)
     path = Path(path)
-    if not path.parent.is_dir():
-        raise DataError(f"forecast CSV {path}: folder {path.parent} does not exist")
+    check_csv_folder(path)
     new = normalise_rows(rows, issued_at=issued_at, keep=_prob_columns(rows.columns))
     with _file_lock(path):
         if path.exists():

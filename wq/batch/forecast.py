@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from wq.batch.artifact import MANIFEST, Artifact, check_fresh_data, read_artifact
-from wq.batch.staleness import check_one_step, check_staleness, completed_origin, parse_staleness
+from wq.batch.staleness import check_one_step, check_scheduled, check_staleness, parse_staleness, parse_time
 from wq.batch.train import BATCH_FORMAT, MODEL_PREFIX, PIPELINE_FILE
 from wq.errors import ArtifactError, ConfigError, DataError
 
@@ -265,18 +265,6 @@ def _check_observed_step(times: pd.DatetimeIndex, freq: str | None, source: str)
         )
 
 
-def _timestamp(value: object, what: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{what} {value!r} is not a time: {exc}") from None
-    if ts is pd.NaT:
-        raise ConfigError(f"{what} {value!r} is not a time")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
-
-
 def resolve_as_ofs(
     index: pd.DatetimeIndex, as_of: object = None, backfill: tuple[object, object] | None = None, *, source: str = "data"
 ) -> pd.DatetimeIndex:
@@ -289,7 +277,7 @@ def resolve_as_ofs(
         raise DataError(f"{source}: no rows")
     last = index[-1]
     if backfill is not None:
-        lo, hi = (_timestamp(backfill[0], "backfill FROM"), _timestamp(backfill[1], "backfill TO"))
+        lo, hi = (parse_time(backfill[0], "backfill FROM"), parse_time(backfill[1], "backfill TO"))
         if lo > hi:
             raise ConfigError(f"backfill range is empty: FROM {lo} is after TO {hi}")
         if hi > last:
@@ -300,7 +288,7 @@ def resolve_as_ofs(
         return pd.DatetimeIndex(out, name="as_of")
     if as_of is None:
         return pd.DatetimeIndex([last], name="as_of")
-    ts = _timestamp(as_of, "as-of time")
+    ts = parse_time(as_of, "as-of time")
     if ts > last:
         raise DataError(f"{source}: the data end at {last}, before the as-of time {ts}")
     if ts < index[0]:
@@ -418,20 +406,13 @@ def _check_fresh_enough(bm: BatchModel, fresh: FreshData, as_ofs: pd.DatetimeInd
     frame = fresh.frame
     cols = [c for c in bm.columns if c in fresh.observed.columns]
     complete = frame.index[fresh.observed[cols].all(axis=1).to_numpy()]
-    ref = now if now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
-    if isinstance(rule, pd.Timedelta):
-        if as_ofs is not None:
-            check_staleness(complete, as_ofs, rule, source=source)
-        else:
-            check_staleness(complete, pd.DatetimeIndex([ref]), rule, label="now", source=source)
-        return
     freq = bm.fingerprint.get("freq") or bm.meta.get("freq")
-    if as_ofs is not None:
+    if as_ofs is None:
+        check_scheduled(complete, freq, frame.index[-1], rule, now, source=source)
+    elif isinstance(rule, pd.Timedelta):
+        check_staleness(complete, as_ofs, rule, source=source)
+    else:
         check_one_step(complete, as_ofs, freq, source=source)
-        return
-    origin = completed_origin(ref, freq, frame.index[-1]) if freq else ref
-    check_one_step(complete, pd.DatetimeIndex([origin]), freq, label="the forecast origin", source=source,
-                   hint=f" (the newest {freq} period that has ended by now, {ref.floor('s')})")
 
 
 @dataclass
@@ -497,7 +478,7 @@ def batch_forecast(
         raise ArtifactError(f"the same artifact (pipeline and version) is given twice: {dup}")
     if threads and "torch" in sys.modules:  # set only when a loaded model needs torch: no import for others
         sys.modules["torch"].set_num_threads(int(threads))
-    reference_now = None if now is None else _timestamp(now, "now")
+    reference_now = None if now is None else parse_time(now, "now")
     cache: dict[str, FreshData] = {}
     pieces, summaries, warned = [], [], []
     for bm in bms:

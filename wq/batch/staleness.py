@@ -26,7 +26,8 @@ import pandas as pd
 
 from wq.errors import ConfigError, DataError
 
-__all__ = ["Staleness", "parse_staleness", "check_staleness", "completed_origin", "check_one_step"]
+__all__ = ["Staleness", "parse_staleness", "parse_time", "check_staleness", "completed_origin", "check_one_step",
+           "check_scheduled"]
 
 Staleness = pd.Timedelta | Literal["default", "none"]
 
@@ -47,6 +48,20 @@ def parse_staleness(value: object) -> Staleness:
     if out is pd.NaT or out < pd.Timedelta(0):
         raise ConfigError(f"max_staleness {value!r} must be a non-negative duration")
     return out
+
+
+def parse_time(value: object, what: str) -> pd.Timestamp:
+    """``value`` as a naive UTC :class:`pandas.Timestamp` (an aware time is converted; a naive one is taken as
+    UTC); :class:`~wq.errors.ConfigError` naming ``what`` when it is not a time."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{what} {value!r} is not a time: {exc}") from None
+    if ts is pd.NaT:
+        raise ConfigError(f"{what} {value!r} is not a time")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
 
 
 def _last_before(times: pd.DatetimeIndex, refs: pd.DatetimeIndex, label: str, source: str) -> pd.DatetimeIndex:
@@ -125,3 +140,27 @@ def check_one_step(
             f"{label} {refs[i]}{hint}{more}; give --max-staleness DURATION to allow more, or --max-staleness "
             "none to forecast from old data"
         )
+
+
+def check_scheduled(
+    observed_complete: pd.DatetimeIndex,
+    freq: str | None,
+    anchor: pd.Timestamp,
+    rule: Staleness,
+    now: pd.Timestamp | None = None,
+    *,
+    source: str = "fresh data",
+) -> None:
+    """The staleness rule of a scheduled run (the default as-of), measured from ``now`` (default: the current
+    UTC time): ``"none"`` skips it; a duration is the largest age of the last complete observation; the default
+    (:func:`check_one_step`) checks it against the newest period of ``freq`` on the grid through ``anchor`` that
+    has ended by ``now``."""
+    if isinstance(rule, str) and rule == "none":
+        return
+    ref = now if now is not None else pd.Timestamp.now(tz="UTC").tz_localize(None)
+    if isinstance(rule, pd.Timedelta):
+        check_staleness(observed_complete, pd.DatetimeIndex([ref]), rule, label="now", source=source)
+        return
+    origin = completed_origin(ref, freq, anchor) if freq else ref
+    check_one_step(observed_complete, pd.DatetimeIndex([origin]), freq, label="the forecast origin", source=source,
+                   hint=f" (the newest {freq} period that has ended by now, {ref.floor('s')})")

@@ -85,6 +85,7 @@ __all__ = [
     "COLUMNS",
     "WriteResult",
     "ForecastStore",
+    "check_new_store",
     "normalise_rows",
     "write_csv",
     "read_csv",
@@ -167,6 +168,16 @@ def _merge(conn: sqlite3.Connection, on_conflict: OnConflict) -> WriteResult:
     return WriteResult(inserted=int(n_new), unchanged=int(n_same), revised=int(n_revised))
 
 
+def check_new_store(path: Path) -> None:
+    """A store about to be created at ``path``: its folder must exist and its name must not be a CSV's
+    (:class:`~wq.errors.DataError` otherwise). Called before anything is computed, and again on creation."""
+    if not path.parent.is_dir():
+        raise DataError(f"forecast store {path}: folder {path.parent} does not exist")
+    if path.suffix.lower() == ".csv":
+        raise DataError(f"forecast store {path}: --store writes a SQLite file, not a CSV; give --csv {path} for the "
+                        "CSV store")
+
+
 class ForecastStore:
     """Forecast store on one SQLite file (stdlib :mod:`sqlite3`); see the module docstring.
 
@@ -187,11 +198,7 @@ class ForecastStore:
         elif not create:
             raise DataError(f"forecast store {self.path}: does not exist")
         else:
-            if not self.path.parent.is_dir():
-                raise DataError(f"forecast store {self.path}: folder {self.path.parent} does not exist")
-            if self.path.suffix.lower() == ".csv":
-                raise DataError(f"forecast store {self.path}: --store writes a SQLite file, not a CSV; "
-                                f"give --csv {self.path} for the CSV store")
+            check_new_store(self.path)
             with self._transaction():
                 pass  # creates the file, its tables and WAL mode
 

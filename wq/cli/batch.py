@@ -45,23 +45,18 @@ def cmd_train(args) -> int:
 
 
 def _check_destination(args) -> None:
-    """Before any loading or forecasting: the store's or CSV's folder must exist, and a new ``--store`` must not
-    carry a CSV name (the same one-line errors the writers give, without computing the forecast first)."""
+    """Before any loading or forecasting: the checks the store and CSV writers make on their destination."""
     from pathlib import Path
 
-    from wq.errors import DataError
+    from wq.batch.csv_store import check_csv_folder
+    from wq.batch.store import check_new_store
 
     if args.dry_run:
         return
-    for what, value in (("forecast store", args.store), ("forecast CSV", args.csv)):
-        if value is None or str(value) == ":memory:":
-            continue
-        path = Path(value)
-        if not path.exists() and not path.parent.is_dir():
-            raise DataError(f"{what} {path}: folder {path.parent} does not exist")
-        if what == "forecast store" and not path.exists() and path.suffix.lower() == ".csv":
-            raise DataError(f"forecast store {path}: --store writes a SQLite file, not a CSV; give --csv {path} "
-                            "for the CSV store")
+    if args.store is not None and str(args.store) != ":memory:" and not Path(args.store).exists():
+        check_new_store(Path(args.store))
+    if args.csv is not None:
+        check_csv_folder(Path(args.csv))
 
 
 def cmd_forecast(args) -> int:

@@ -31,6 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from wq.batch.staleness import check_scheduled, parse_staleness, parse_time
 from wq.errors import ArtifactError, ConfigError, DataError
 from wq.sites import model as M
 from wq.sites.features import DAY, HISTORY, WEEK
@@ -50,12 +51,7 @@ class SitesForecast:
 def _origin(index: pd.DatetimeIndex, as_of, source: str) -> int:
     if as_of is None:
         return len(index) - 1
-    try:
-        ts = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"as-of time {as_of!r} is not a time: {exc}") from None
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
+    ts = parse_time(as_of, "as-of time")
     pos = index.get_indexer([ts])[0]
     if pos < 0:
         raise DataError(f"{source}: as-of time {ts} is not a time of the data's grid ({index[0]} .. {index[-1]})")
@@ -173,27 +169,13 @@ def _stderr(message: str) -> None:
 
 def check_fresh(data, now=None, max_staleness=None, source: str = "fresh data") -> None:
     """The staleness rule of a scheduled run (no as-of) across all sites, as :mod:`wq.batch.staleness` states it
-    for one series: by default the newest observation of any site must be at most one step before the newest
-    period of the grid ended by ``now`` (default: the current UTC time); a duration allows that much age from
-    ``now``; ``"none"`` skips the check. A meter export that stopped is refused, not forecast from again."""
-    from wq.batch.staleness import check_one_step, check_staleness, completed_origin, parse_staleness
-
-    rule = parse_staleness(max_staleness)
-    if rule == "none":
-        return
-    try:
-        ref = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"--now {now!r} is not a time: {exc}") from None
-    if ref.tzinfo is not None:
-        ref = ref.tz_convert("UTC").tz_localize(None)
+    for one series (:func:`~wq.batch.staleness.check_scheduled`), on the times at which any site has an
+    observation: by default the newest must be at most one step before the newest period of the grid ended by
+    ``now`` (default: the current UTC time); a duration allows that much age from ``now``; ``"none"`` skips the
+    check. A meter export that stopped is refused, not forecast from again."""
     observed = data.y.index[data.y.notna().any(axis=1).to_numpy()]
-    if rule == "default":
-        origin = completed_origin(ref, data.freq, data.y.index[0])
-        check_one_step(observed, pd.DatetimeIndex([origin]), data.freq, label="the forecast origin",
-                       source=source, hint=f" (now {ref} UTC; the newest observation of any site)")
-    else:
-        check_staleness(observed, pd.DatetimeIndex([ref]), rule, label="now", source=source)
+    check_scheduled(observed, data.freq, data.y.index[-1], parse_staleness(max_staleness),
+                    None if now is None else parse_time(now, "now"), source=source)
 
 
 def load_fresh(sm, data_path=None):
