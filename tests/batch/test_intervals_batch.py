@@ -100,14 +100,22 @@ def test_forecast_stores_intervals_prints_alarms_and_fails_on_alarm(data, tmp_pa
                  "--max-staleness", "none"]) == 0
 
 
-def test_aci_backfill_then_score_reports_rolling_coverage(data, tmp_path, capsys):
+def _train_and_backfill(data, tmp_path, method, flag, dest):
+    """Train the wetland pipeline with ``method`` intervals (limit never reached), backfill days 150-170 into the
+    ``flag`` (``--store``/``--csv``) destination ``dest``; the artifact's folder."""
     d, sim = data
-    (d / "a.toml").write_text(TOML.format(path="w.csv", method="aci", limit=99.0))
-    art, store = tmp_path / "art", tmp_path / "s.sqlite"
-    assert main(["train", str(d / "a.toml"), "--artifact", str(art), "--quiet"]) == 0
+    (d / f"{method}.toml").write_text(TOML.format(path="w.csv", method=method, limit=99.0))
+    art = tmp_path / "art"
+    assert main(["train", str(d / f"{method}.toml"), "--artifact", str(art), "--quiet"]) == 0
     days = pd.to_datetime(sim["date"])
-    assert main(["forecast", "--artifact", str(art), "--store", str(store), "--quiet", "--max-staleness", "none",
+    assert main(["forecast", "--artifact", str(art), flag, str(dest), "--quiet", "--max-staleness", "none",
                  "--backfill", str(days.iloc[150].date()), str(days.iloc[170].date())]) == 0
+    return art
+
+
+def test_aci_backfill_then_score_reports_rolling_coverage(data, tmp_path, capsys):
+    store = tmp_path / "s.sqlite"
+    art = _train_and_backfill(data, tmp_path, "aci", "--store", store)
     capsys.readouterr()
     assert main(["score", "--store", str(store), "--artifact", str(art)]) == 0
     out = capsys.readouterr().out
@@ -128,13 +136,8 @@ def test_rolling_coverage_flags_intervals_that_cover_too_little():
 def test_csv_store_keeps_intervals_and_reads_an_old_points_only_file(data, tmp_path, capsys):
     from wq.batch.store import read_csv, write_csv
 
-    d, sim = data
-    (d / "c.toml").write_text(TOML.format(path="w.csv", method="split", limit=99.0))
-    art, csv = tmp_path / "art", tmp_path / "f.csv"
-    assert main(["train", str(d / "c.toml"), "--artifact", str(art), "--quiet"]) == 0
-    days = pd.to_datetime(sim["date"])
-    assert main(["forecast", "--artifact", str(art), "--csv", str(csv), "--quiet", "--max-staleness", "none",
-                 "--backfill", str(days.iloc[150].date()), str(days.iloc[170].date())]) == 0
+    csv = tmp_path / "f.csv"
+    art = _train_and_backfill(data, tmp_path, "split", "--csv", csv)
     rows = read_csv(csv)
     assert {"lower_80", "upper_80", "lower_95", "upper_95", "p_limit"} <= set(rows.columns)
     assert rows["lower_80"].notna().all() and (rows["lower_95"] <= rows["value"]).all()
