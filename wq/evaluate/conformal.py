@@ -79,10 +79,16 @@ def _observed_only(pred: pd.DataFrame, observed_mask: pd.DataFrame | None) -> pd
     return pred
 
 
+def conformal_rank(n: int, level: float) -> int:
+    """1-based rank ``ceil((n + 1) level)`` of the split-conformal quantile of ``n`` scores (float noise in the
+    product ignored); above ``n`` when the pool is too small for the finite-sample guarantee."""
+    return math.ceil((n + 1) * level - 1e-9)
+
+
 def _ranks(n: int, alpha: float) -> tuple[int, int, bool]:
     """1-based order statistics of the two bounds and whether they had to be clipped into 1 .. n."""
     k_lo = math.floor((n + 1) * alpha / 2 + 1e-9)
-    k_hi = math.ceil((n + 1) * (1 - alpha / 2) - 1e-9)
+    k_hi = conformal_rank(n, 1 - alpha / 2)
     clipped = k_lo < 1 or k_hi > n
     return min(max(k_lo, 1), n), min(max(k_hi, 1), n), clipped
 

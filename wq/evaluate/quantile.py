@@ -16,13 +16,12 @@ and says so.
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import numpy as np
 import pandas as pd
 
-from wq.evaluate.conformal import ConformalWarning, _observed_only, level_key
+from wq.evaluate.conformal import ConformalWarning, _observed_only, conformal_rank, level_key
 
 __all__ = ["taus", "quantile_bounds", "cqr_corrections", "apply_quantile_bounds"]
 
@@ -63,7 +62,7 @@ def cqr_corrections(val: pd.DataFrame, bounds: dict[str, np.ndarray], levels,
             e = np.sort(e[np.isfinite(e)])
             if e.size == 0:
                 continue
-            k = math.ceil((e.size + 1) * lv - 1e-9)
+            k = conformal_rank(e.size, lv)
             if k > e.size:
                 warnings.warn(f"{target} step {step}: {e.size} validation errors are too few for the {lv} CQR "
                               f"interval: its correction is the largest score, coverage not guaranteed",

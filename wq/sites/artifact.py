@@ -90,6 +90,8 @@ def conformal_quantiles(errors: np.ndarray, levels: list[float], window: int = L
     """Per level and lead time h, the split-conformal quantile of the |errors| (n, H) (scaled, NaN skipped) of the
     lead times h - window .. h + window (clipped to 1 .. H): 30 validation origins x sites per lead time alone
     give quantiles that jump from one hour to the next; seven neighbouring hours smooth them."""
+    from wq.evaluate.conformal import conformal_rank
+
     out: dict[str, Any] = {"levels": [float(v) for v in levels], "window": int(window), "q": {}, "n": []}
     H = errors.shape[1]
     pooled = [np.abs(errors[:, max(h - window, 0):h + window + 1]).ravel() for h in range(H)]
@@ -97,7 +99,7 @@ def conformal_quantiles(errors: np.ndarray, levels: list[float], window: int = L
     n = np.array([len(p) for p in pooled])
     out["n"] = [int(v) for v in n]
     for lv in levels:
-        q = [float(p[min(math.ceil((len(p) + 1) * lv), len(p)) - 1]) if len(p) else None for p in pooled]
+        q = [float(p[min(conformal_rank(len(p), lv), len(p)) - 1]) if len(p) else None for p in pooled]
         out["q"][_level_key(lv)] = q
     need = max((math.ceil(1 / (1 - lv)) - 1 for lv in levels), default=0)
     out["exact"] = bool(len(n) and n.min() >= need)
